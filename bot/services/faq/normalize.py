@@ -1,0 +1,322 @@
+"""Vietnamese text normalisation shared by the catalogue index and citizens' questions.
+
+Both sides go through the same function, so a rule only has to make the two sides
+agree; it never has to produce "correct" Vietnamese. The pipeline, in order:
+
+1. ``fold``: lowercase, NFD, drop combining marks, ``đ → d``. Citizens type with and
+   without diacritics (and with the Windows-1258 decomposed forms); matching on the
+   bare letters makes "khai sinh" and "khái sính" the same.
+2. punctuation → spaces, so "cha,mẹ,con" and "cha mẹ con" tokenise alike.
+3. abbreviation and slang expansion on whole tokens / token runs (CMND, GPLX, "sổ
+   đỏ", "đk", "ks", …). This runs *before* the Telex repair, otherwise "gplx" would
+   lose its final "x" as if it were a tone key.
+4. Telex repair of tokens that cannot be Vietnamese syllables ("kys", "sinhf",
+   "ddawng"): typed on a keyboard without an input method, the tone/shape keys stay
+   in the word. We only touch tokens that are not already a valid syllable.
+5. spelling variants (kí/ký, lí/lý, qui/quy): both are standard spellings.
+6. filler words and question frames ("cho tôi hỏi", "có được không", "ạ", "ad")
+   are dropped: they are in every question and tell nothing about the procedure.
+
+Accents are never restored: guessing them ("khai sinh cho con" → "… chờ cơn") adds
+errors that matching then has to undo.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+# Stage 3: abbreviations and slang. Keys and values are already folded (no marks).
+# Multi-word keys are matched on token boundaries, longest first.
+ABBREVIATIONS: Mapping[str, str] = {
+    # identity documents: citizens use the abbreviations far more than the names
+    # the old ID card: contracted rather than expanded, because "minh" is also the
+    # filler pronoun "mình" and would be dropped from the long form
+    "chung minh nhan dan": "cmnd",
+    "chung minh thu": "cmnd",
+    "cmt": "cmnd",
+    "cccd": "cancuoc cong dan",
+    # "căn cước" must survive the filler "cần" (same letters once folded): one token
+    "can cuoc": "cancuoc",
+    "cc": "cancuoc",
+    "the cancuoc": "cancuoc",
+    "gplx": "giay phep lai xe",
+    "bang lai xe": "giay phep lai xe",
+    "bang lai": "giay phep lai xe",
+    "bang xe": "giay phep lai xe",
+    "blx": "giay phep lai xe",
+    # business and land
+    "dkkd": "dang ky kinh doanh",
+    "gpkd": "giay phep kinh doanh",
+    "hkd": "ho kinh doanh",
+    "dn": "doanh nghiep",
+    "cty": "cong ty",
+    "mst": "ma so thue",
+    "qsdd": "quyen su dung dat",
+    "qsd dat": "quyen su dung dat",
+    "so do": "giay chung nhan quyen su dung dat",
+    "so hong": "giay chung nhan quyen su dung dat",
+    "gcn": "giay chung nhan",
+    "gpxd": "giay phep xay dung",
+    # "đk", "đăng kí" and friends: the most frequent verb in the catalogue
+    "dk": "dang ky",
+    "dki": "dang ky",
+    "dky": "dang ky",
+    "ddk": "dang ky",
+    "dangky": "dang ky",
+    "ks": "khai sinh",
+    "kh": "khong",
+    "hk": "ho khau",
+    "lltp": "ly lich tu phap",
+    "tthc": "thu tuc hanh chinh",
+    "dvc": "dich vu cong",
+    "dvctt": "dich vu cong truc tuyen",
+    "bhyt": "bao hiem y te",
+    "bhxh": "bao hiem xa hoi",
+    "ubnd": "uy ban nhan dan",
+    "sdt": "so dien thoai",
+    "hs": "ho so",
+    "kq": "ket qua",
+    "tp": "thanh pho",
+    "tphcm": "thanh pho ho chi minh",
+    "hcm": "ho chi minh",
+    "sg": "ho chi minh",
+    "online": "truc tuyen",
+    "onl": "truc tuyen",
+    "qua mang": "truc tuyen",
+    "buu dien": "buu chinh",
+    # chat slang for negation/ability, so the question frames below can drop them
+    "ko": "khong",
+    "k": "khong",
+    "kg": "khong",
+    "kh0ng": "khong",
+    "hok": "khong",
+    "hong": "khong",
+    "dc": "duoc",
+    "dk dc": "dang ky duoc",
+    "j": "gi",
+    "ntn": "nhu the nao",
+    "bn": "bao nhieu",
+    "bnhieu": "bao nhieu",
+    "vs": "voi",
+    "ad": "admin",
+    "tks": "cam on",
+    "thks": "cam on",
+    "thanks": "cam on",
+    "thank": "cam on",
+    "camon": "cam on",
+}
+
+# Stage 6: question frames (multi-word) and single filler words. Dropped on both
+# sides. Words that distinguish procedures ("con", "nhan", "lai", "cap") stay.
+FILLER_PHRASES: tuple[str, ...] = (
+    "cho toi hoi",
+    "toi muon hoi",
+    "em muon hoi",
+    "muon hoi",
+    "hoi ve",
+    "em hoi",
+    "vui long",
+    "lam sao",
+    "nhu vay",
+    "vay a",
+    "cho em hoi",
+    "cho minh hoi",
+    "cho hoi",
+    "xin hoi",
+    "lam on",
+    "nhu the nao",
+    "the nao",
+    "ra sao",
+    "o dau",
+    "can gi",
+    "can nhung gi",
+    "bao gio",
+    "bay gio",
+    "hien nay",
+    "hien tai",
+    "luc nay",
+    "dot nay",
+    "thoi gian nay",
+    "mua dich",
+    "trong dich",
+    "dang gian cach",
+    "gian cach xa hoi",
+    "thu tuc",
+    "co duoc khong",
+    # yes/no frames around the procedure ("… còn tiếp nhận không?")
+    "con tiep nhan khong",
+    "duoc tiep nhan khong",
+    "co tiep nhan khong",
+    "tiep nhan khong",
+    "con nhan khong",
+    "co nhan khong",
+    "con lam duoc khong",
+    "co lam duoc khong",
+    "lam duoc khong",
+    "con lam khong",
+    "duoc khong",
+    "co phai",
+    "nhu nao",
+    "duoc khong a",
+)
+
+# Single words that carry no meaning for matching. Left out on purpose, because
+# after folding they collide with content words: "bản" (bản sao) ~ "bạn", "di" (di
+# chúc) ~ "đi", "sao" (bản sao) ~ "sao?", "mã" ~ "mà", "nhà" ~ "nha", "vay" (vay
+# vốn) ~ "vậy", "thẻ" ~ "thế", "thi" (thi bằng lái) ~ "thì", "hội" ~ "hỏi", "chi" (chi
+# trả) ~ "chị", "căn" (căn cước) ~ "cần" (handled by joining "can cuoc" above).
+FILLER_WORDS: frozenset[str] = frozenset(
+    {
+        "a",
+        "ah",
+        "ak",
+        "admin",
+        "anh",
+        "ba",
+        "can",
+        "cho",
+        "co",
+        "cua",
+        "da",
+        "de",
+        "duoc",
+        "em",
+        "gi",
+        "giup",
+        "ha",
+        "khong",
+        "la",
+        "lam",
+        "minh",
+        "muon",
+        "nao",
+        "nay",
+        "nhe",
+        "nhi",
+        "oi",
+        "phai",
+        "roi",
+        "toi",
+        "u",
+        "va",
+        "voi",
+        "xin",
+        "z",
+    }
+)
+
+# Tokens (after expansion) that make a message a greeting or a thank-you when
+# nothing but these and filler words remains.
+GREETING_WORDS: frozenset[str] = frozenset(
+    {"chao", "hi", "hello", "helo", "alo", "hey", "buoi", "sang", "chieu", "toi", "ban"}
+)
+THANKS_WORDS: frozenset[str] = frozenset({"cam", "on", "nhieu", "you", "much", "so", "lam"})
+
+# Stage 5: standard spelling variants of the same syllable ("đăng kí" = "đăng ký").
+SPELLING_VARIANTS: Mapping[str, str] = {
+    "ki": "ky",
+    "li": "ly",
+    "qui": "quy",
+    "mi": "my",
+    "ti": "ty",
+    "si": "sy",
+}
+
+_PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+# A Vietnamese syllable without marks: onset, nucleus, coda. Used to decide whether
+# a token may carry Telex leftovers (only tokens that fail this are repaired).
+_ONSET = r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|b|c|d|g|h|k|l|m|n|p|r|s|t|v|x)?"
+_NUCLEUS = (
+    r"(?:uye|uya|uyu|oai|oay|oeo|uay|uoi|uou|uou|ieu|yeu|uoi|"
+    r"ai|ao|au|ay|eo|eu|ia|ie|iu|oa|oe|oi|ua|ue|ui|uo|uu|uy|ye|"
+    r"a|e|i|o|u|y)"
+)
+_CODA = r"(?:ch|ng|nh|c|m|n|p|t)?"
+_SYLLABLE = re.compile(rf"{_ONSET}{_NUCLEUS}{_CODA}")
+_ONSET_ONLY = re.compile(r"ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|dd|b|c|d|g|h|k|l|m|n|p|r|s|t|v|x")
+_TELEX_TONE_KEYS = frozenset("sfrxj")
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip every diacritic; ``đ`` has no decomposition, so map it."""
+    decomposed = unicodedata.normalize("NFD", text.casefold())
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return stripped.replace("đ", "d").replace("Đ", "d")
+
+
+def is_syllable(token: str) -> bool:
+    """True when ``token`` (already folded) is a well-formed Vietnamese syllable."""
+    return _SYLLABLE.fullmatch(token) is not None
+
+
+def repair_telex(token: str) -> str:
+    """Undo Telex keys left in a token typed without an input method.
+
+    "kys" → "ky", "sinhf" → "sinh", "ddawng" → "dang", "hoonf" → "hon". Tokens that are
+    already syllables, or that do not become one after repair, are returned unchanged:
+    an English word or a code must not be mangled.
+    """
+    if not token.isalpha() or is_syllable(token):
+        return token
+    onset_match = _ONSET_ONLY.match(token)
+    onset = onset_match.group(0) if onset_match else ""
+    rest = token[len(onset) :]
+    onset = "d" if onset == "dd" else onset
+    # Tone keys can only appear after the onset; "w" marks ă/ơ/ư anywhere after it.
+    rest = "".join(ch for ch in rest if ch not in _TELEX_TONE_KEYS and ch != "w")
+    for double, single in (("aa", "a"), ("ee", "e"), ("oo", "o"), ("dd", "d")):
+        rest = rest.replace(double, single)
+    candidate = onset + rest
+    # A lone "w" is Telex for "ư" ("tw" is not a syllable, "tu" is).
+    if not rest and "w" in token:
+        candidate = onset + "u"
+    return candidate if is_syllable(candidate) else token
+
+
+def _replace_phrases(tokens: list[str], table: Mapping[str, str]) -> list[str]:
+    """Replace runs of tokens found in ``table`` (longest run first)."""
+    max_len = max(len(key.split()) for key in table)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        for size in range(min(max_len, len(tokens) - i), 0, -1):
+            key = " ".join(tokens[i : i + size])
+            if key in table:
+                out.extend(table[key].split())
+                i += size
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
+def _drop_phrases(tokens: list[str], phrases: Iterable[str]) -> list[str]:
+    table = {phrase: "" for phrase in phrases}
+    return [tok for tok in _replace_phrases(tokens, table) if tok]
+
+
+def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:
+    """Run the whole pipeline and return the tokens."""
+    folded = _SPACES.sub(" ", _PUNCT.sub(" ", fold(text))).strip()
+    tokens = folded.split()
+    if not tokens:
+        return []
+    tokens = _replace_phrases(tokens, ABBREVIATIONS)
+    tokens = [repair_telex(tok) for tok in tokens]
+    # Telex repair can reveal an abbreviation ("ddk" → "dk"); expand once more.
+    tokens = _replace_phrases(tokens, ABBREVIATIONS)
+    tokens = [SPELLING_VARIANTS.get(tok, tok) for tok in tokens]
+    if drop_fillers:
+        tokens = _drop_phrases(tokens, FILLER_PHRASES)
+        tokens = [tok for tok in tokens if tok not in FILLER_WORDS]
+    return tokens
+
+
+def normalize(text: str, *, drop_fillers: bool = True) -> str:
+    """The normalised form of ``text``: folded, expanded, repaired, fillers dropped."""
+    return " ".join(tokens_of(text, drop_fillers=drop_fillers))
