@@ -1,0 +1,55 @@
+"""Assembles the application: settings → database → translator → delivery → core → handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.core.app_context import AppContext
+from bot.core.dispatcher import Dispatcher
+from bot.core.i18n import Translator
+from bot.core.router import Router
+from bot.delivery.service import Delivery
+from handlers import FEATURE_ROUTERS, FEATURE_SETUPS
+from storage.db import Database
+
+
+def root_router() -> Router:
+    root = Router("root")
+    root.include(*FEATURE_ROUTERS)
+    return root
+
+
+@dataclass
+class Application:
+    app: AppContext
+    core: Dispatcher
+
+    async def close(self) -> None:
+        await self.app.db.dispose()
+
+
+async def build_application(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    delivery: Delivery | None = None,
+    translator: Translator | None = None,
+    migrate: bool = True,
+) -> Application:
+    db = Database(settings.resolved_database_url)
+    if migrate:
+        await db.upgrade()
+    app = AppContext(
+        settings=settings,
+        clock=clock or SystemClock(),
+        db=db,
+        i18n=translator or Translator.load(default=settings.default_language),
+        delivery=delivery or Delivery(),
+    )
+    core = Dispatcher(app, root_router())
+    app.provide(core.routes)
+    for setup in FEATURE_SETUPS:
+        await setup(app)
+    return Application(app, core)

@@ -1,0 +1,223 @@
+"""The default Telegram runtime on aiogram 3: polling or webhook, messages via our delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BufferedInputFile,
+    InlineKeyboardMarkup,
+    Update,
+)
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.channels.telegram_update import TELEGRAM, incoming_from_update, inline_keyboard
+from bot.core.dispatcher import Dispatcher as CoreDispatcher
+from bot.core.events import CallbackAnswer, ChatRef, OutMessage, SentRef
+from bot.core.i18n import Translator
+from bot.core.router import RouteTable
+from bot.delivery.errors import NotModified, Rejected, RetryAfter, Transient, Unreachable
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def _markup(message: OutMessage) -> InlineKeyboardMarkup | None:
+    raw = inline_keyboard(message.buttons)
+    return InlineKeyboardMarkup.model_validate(raw) if raw else None
+
+
+@contextlib.contextmanager
+def _translated_errors() -> Any:
+    try:
+        yield
+    except TelegramRetryAfter as exc:
+        raise RetryAfter(float(exc.retry_after)) from exc
+    except TelegramForbiddenError as exc:
+        raise Unreachable(exc.message) from exc
+    except TelegramBadRequest as exc:
+        if "message is not modified" in exc.message:
+            raise NotModified(exc.message) from exc
+        raise Rejected(exc.message) from exc
+    except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
+        raise Transient(str(exc)) from exc
+
+
+class AiogramMessenger:
+    channel = TELEGRAM
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat: ChatRef, message: OutMessage) -> SentRef:
+        with _translated_errors():
+            if message.document is not None:
+                sent = await self.bot.send_document(
+                    chat.chat_id,
+                    BufferedInputFile(message.document.content, message.document.filename),
+                    caption=message.text or None,
+                    reply_markup=_markup(message),
+                )
+            elif message.photo is not None:
+                sent = await self.bot.send_photo(
+                    chat.chat_id,
+                    BufferedInputFile(message.photo.content, message.photo.filename),
+                    caption=message.text or None,
+                    reply_markup=_markup(message),
+                )
+            else:
+                sent = await self.bot.send_message(
+                    chat.chat_id,
+                    message.text,
+                    reply_markup=_markup(message),
+                    disable_web_page_preview=message.disable_preview,
+                )
+        return SentRef(chat, str(sent.message_id))
+
+    async def edit(self, ref: SentRef, message: OutMessage) -> None:
+        with _translated_errors():
+            await self.bot.edit_message_text(
+                text=message.text,
+                chat_id=ref.chat.chat_id,
+                message_id=int(ref.message_id),
+                reply_markup=_markup(message),
+                disable_web_page_preview=message.disable_preview,
+            )
+
+    async def delete(self, ref: SentRef) -> None:
+        with _translated_errors():
+            await self.bot.delete_message(ref.chat.chat_id, int(ref.message_id))
+
+    async def answer_callback(self, callback_id: str, answer: CallbackAnswer) -> None:
+        with _translated_errors():
+            await self.bot.answer_callback_query(callback_id, answer.text, show_alert=answer.alert)
+
+    async def download(self, file_id: str) -> bytes:
+        with _translated_errors():
+            info = await self.bot.get_file(file_id)
+            buffer = await self.bot.download_file(info.file_path or "")
+        return buffer.read() if buffer else b""
+
+
+def make_bot(token: str, api_url: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")))
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+
+
+def command_menu(routes: RouteTable, i18n: Translator, lang: str) -> list[BotCommand]:
+    return [
+        BotCommand(command=route.names[0], description=i18n.gettext(lang, route.description_key))
+        for route in routes.menu
+        if route.description_key
+    ]
+
+
+class AiogramRuntime:
+    """Owns the aiogram Bot and Dispatcher; feeds every update to our core."""
+
+    def __init__(self, core: CoreDispatcher, token: str, api_url: str) -> None:
+        self.core = core
+        self.bot = make_bot(token, api_url)
+        self.messenger = AiogramMessenger(self.bot)
+        self.dp = Dispatcher()
+        self.dp.message.register(self._on_event)
+        self.dp.callback_query.register(self._on_event)
+        self._polling: asyncio.Task[None] | None = None
+        self._web: web.AppRunner | None = None
+        self.username = ""
+
+    async def _on_event(self, event: Any, event_update: Update) -> None:
+        raw = event_update.model_dump(exclude_none=True, by_alias=True)
+        incoming = incoming_from_update(raw, self.username)
+        if incoming is None:
+            return
+        outcome = await self.core.handle(incoming)
+        if incoming.callback_id is not None:
+            answer = outcome.callback_answer or CallbackAnswer()
+            try:
+                await self.core.app.delivery.answer_callback(TELEGRAM, incoming.callback_id, answer)
+            except Exception:
+                # A late answer ("query is too old") must not look like a failed update.
+                log.warning("could not answer callback %s", incoming.callback_id, exc_info=True)
+
+    async def prepare(self) -> None:
+        me = await self.bot.get_me()
+        self.username = me.username or ""
+        self.core.app.bot_username = self.username
+        self.core.app.delivery.register(self.messenger)
+        await self._set_commands()
+
+    async def _set_commands(self) -> None:
+        routes = self.core.routes
+        i18n = self.core.app.i18n
+        default = self.core.app.settings.default_language
+        for lang in i18n.languages:
+            menu = command_menu(routes, i18n, lang)
+            code = None if lang == default else lang
+            for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
+                await self.bot.set_my_commands(menu, scope=scope, language_code=code)
+
+    async def start_polling(self) -> None:
+        await self.prepare()
+        # aiogram never deletes a webhook itself; getUpdates would answer 409 until we do.
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._polling = asyncio.create_task(
+            self.dp.start_polling(
+                self.bot,
+                polling_timeout=10,
+                handle_signals=False,
+                close_bot_session=False,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        )
+
+    async def start_webhook(
+        self, *, public_url: str, secret: str, host: str, port: int, path: str = WEBHOOK_PATH
+    ) -> int:
+        """Serve the webhook and register it; returns the port actually bound."""
+        await self.prepare()
+        app = web.Application()
+        SimpleRequestHandler(self.dp, self.bot, secret_token=secret or None).register(
+            app, path=path
+        )
+        self._web = web.AppRunner(app)
+        await self._web.setup()
+        site = web.TCPSite(self._web, host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        url = public_url or f"http://{host}:{bound}{path}"
+        await self.bot.set_webhook(
+            url, secret_token=secret or None, allowed_updates=ALLOWED_UPDATES
+        )
+        return int(bound)
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
+        if self._web is not None:
+            await self._web.cleanup()
+            self._web = None
+        await self.bot.session.close()

@@ -1,0 +1,221 @@
+"""The core: one update in, handler run, answers out — the same for every channel."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.app_context import AppContext
+from bot.core.callbacks import BadCallback
+from bot.core.context import Ctx, Flow
+from bot.core.errors import UserFacingError
+from bot.core.events import CallbackAnswer, ChatKind, Incoming, Outcome, OutMessage
+from bot.core.router import Router, RouteTable
+from bot.services import access
+from bot.services.access import Actor
+from storage.repositories import core as core_repo
+from storage.repositories.identities import touch_identity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DispatchStats:
+    handled: int = 0
+    duplicates: int = 0
+    failures: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+class ChatLocks:
+    """One lock per chat so a person's updates are handled in order, others in parallel."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class Dispatcher:
+    def __init__(self, app: AppContext, root: Router) -> None:
+        self.app = app
+        self.routes = RouteTable.build(root)
+        self.locks = ChatLocks()
+        self.stats = DispatchStats()
+
+    async def handle(self, incoming: Incoming) -> Outcome:
+        started = time.perf_counter()
+        async with self.locks.hold(f"{incoming.channel}:{incoming.chat.chat_id}"):
+            outcome = await self._handle(incoming)
+        self.stats.latencies.append(time.perf_counter() - started)
+        if len(self.stats.latencies) > 10_000:
+            del self.stats.latencies[:5_000]
+        return outcome
+
+    async def _handle(self, incoming: Incoming) -> Outcome:
+        now = self.app.clock.now()
+        async with self.app.db.transaction() as session:
+            first = await core_repo.record_update(
+                session, incoming.channel, incoming.update_id, now
+            )
+        if not first:
+            self.stats.duplicates += 1
+            return Outcome(handled=False, duplicate=True)
+        ctx: Ctx | None = None
+        try:
+            async with self.app.db.transaction() as session:
+                actor = await self._actor(session, incoming, now)
+                flow = Flow(session, incoming, now)
+                ctx = Ctx(self.app, incoming, actor, session, flow, now)
+                handled = await self._route(ctx)
+            self.stats.handled += 1
+            return Outcome(handled=handled, callback_answer=ctx.callback_answer)
+        except UserFacingError as exc:
+            # The transaction was rolled back: nothing half-done stays behind.
+            return await self._explain(incoming, ctx, exc)
+        except Exception:
+            self.stats.failures += 1
+            log.exception(
+                "handler failed: channel=%s chat=%s user=%s update=%s command=%s callback=%s",
+                incoming.channel,
+                incoming.chat.chat_id,
+                incoming.sender.user_id,
+                incoming.update_id,
+                incoming.command,
+                incoming.callback_data,
+            )
+            return await self._apologise(incoming, ctx)
+
+    async def _actor(self, session: AsyncSession, incoming: Incoming, now: datetime) -> Actor:
+        sender = incoming.sender
+        identity = await touch_identity(
+            session,
+            channel=incoming.channel,
+            user_id=sender.user_id,
+            username=sender.username,
+            first_name=sender.first_name,
+            now=now,
+        )
+        person = identity.person if identity.person_id else None
+        if person is not None and not person.active:
+            person = None
+        language = self.app.i18n.pick_language(
+            person.language if person else None,
+            identity.language,
+            sender.language_code,
+            self.app.settings.default_language,
+        )
+        return Actor(
+            identity_id=identity.id,
+            person_id=person.id if person else None,
+            role=person.role if person else access.CITIZEN,
+            unit_id=person.unit_id if person else None,
+            full_name=(person.full_name if person else sender.first_name) or "",
+            language=language,
+        )
+
+    async def _route(self, ctx: Ctx) -> bool:
+        incoming = ctx.incoming
+        routes = self.routes
+        if incoming.callback_data is not None:
+            route = routes.find_callback(incoming.callback_data)
+            if route is None:
+                ctx.answer(ctx.t("core.button_expired"))
+                return False
+            try:
+                data = route.data_type.unpack(incoming.callback_data)
+            except BadCallback:
+                ctx.answer(ctx.t("core.button_expired"))
+                return False
+            if route.permission and not access.allowed(ctx.actor, route.permission):
+                ctx.answer(ctx.t(_denial_key(ctx.actor, route.permission)), alert=True)
+                return False
+            await route.handler(ctx, data)
+            return True
+
+        if incoming.command is not None:
+            command = routes.commands.get(incoming.command)
+            if command is None or incoming.chat.kind not in command.chats:
+                if command is None and incoming.chat.kind is ChatKind.PRIVATE:
+                    await ctx.reply(
+                        ctx.t("core.unknown_command", command=html.escape(incoming.command))
+                    )
+                    return False
+                if command is not None:
+                    await ctx.reply(ctx.t("core.private_only"))
+                return False
+            if command.permission:
+                access.require(ctx.actor, command.permission)
+            await command.handler(ctx)
+            return True
+
+        state, expired = await core_repo.active_state(
+            ctx.session, incoming.channel, incoming.chat.chat_id, incoming.sender.user_id, ctx.now
+        )
+        if state is not None:
+            ctx.flow.name, ctx.flow.step, ctx.flow.data = state.flow, state.step, dict(state.data)
+            step = routes.steps.get((state.flow, state.step))
+            if step is not None:
+                await step.handler(ctx)
+                return True
+        ctx.flow.expired = expired
+        if expired and incoming.chat.kind is ChatKind.PRIVATE:
+            await ctx.reply(ctx.t("core.flow_expired"))
+
+        candidates = routes.documents if incoming.document is not None else routes.texts
+        for route in candidates:
+            if incoming.chat.kind not in route.chats:
+                continue
+            if route.where is not None and not route.where(incoming):
+                continue
+            if route.permission and not access.allowed(ctx.actor, route.permission):
+                continue
+            await route.handler(ctx)
+            return True
+        return False
+
+    async def _explain(self, incoming: Incoming, ctx: Ctx | None, exc: UserFacingError) -> Outcome:
+        lang = ctx.lang if ctx else self.app.settings.default_language
+        text = self.app.i18n.gettext(lang, exc.key, **exc.params)
+        if incoming.callback_data is not None:
+            return Outcome(handled=False, callback_answer=CallbackAnswer(text, alert=True))
+        try:
+            await self.app.delivery.send(incoming.chat, OutMessage(text))
+        except Exception:
+            log.exception("could not explain %s to %s", exc.key, incoming.chat.chat_id)
+        return Outcome(handled=False, errors=[exc.key])
+
+    async def _apologise(self, incoming: Incoming, ctx: Ctx | None) -> Outcome:
+        lang = ctx.lang if ctx else self.app.settings.default_language
+        text = self.app.i18n.gettext(lang, "core.apology")
+        if incoming.callback_data is not None:
+            return Outcome(handled=False, callback_answer=CallbackAnswer(text, alert=True))
+        try:
+            await self.app.delivery.send(incoming.chat, OutMessage(text))
+        except Exception:
+            log.exception("could not apologise to %s", incoming.chat.chat_id)
+        return Outcome(handled=False, errors=["core.apology"])
+
+
+def _denial_key(actor: Actor, permission: str) -> str:
+    return "access.denied.citizen" if actor.is_citizen else f"access.denied.{permission}"

@@ -1,0 +1,31 @@
+"""What a channel's send can fail with, independent of the framework that raised it."""
+
+from __future__ import annotations
+
+
+class DeliveryError(Exception):
+    """Base: the message did not go out."""
+
+
+class RetryAfter(DeliveryError):
+    """The platform asked us to wait (HTTP 429) before writing to this chat again."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class Unreachable(DeliveryError):
+    """The user blocked the bot or the chat is gone (HTTP 403): retrying cannot help."""
+
+
+class NotModified(DeliveryError):
+    """An edit that changes nothing; for us that is success."""
+
+
+class Rejected(DeliveryError):
+    """The platform refused this message (HTTP 400): retrying the same request cannot help."""
+
+
+class Transient(DeliveryError):
+    """A 5xx, a timeout or a dropped connection: worth retrying with backoff."""

@@ -1,0 +1,13 @@
+"""Conversation handlers, one module per feature; each exposes a `router`.
+
+A feature that needs start-up work (loading a catalogue, building an index) adds an async
+`setup(app)` to FEATURE_SETUPS.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from bot.core.app_context import AppContext
+from handlers import invites, start
+
+FEATURE_ROUTERS = (start.router, invites.router)
+FEATURE_SETUPS: tuple[Callable[[AppContext], Awaitable[None]], ...] = ()

@@ -1,0 +1,69 @@
+"""Shared fixtures: a manual clock, a temporary database, an application with a fake channel."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import Application, build_application
+from bot.clock import ManualClock
+from bot.config import Settings, load_settings
+from bot.delivery.service import Delivery
+from tests.fakes import FakeMessenger, UpdateFactory
+
+PG_URL = os.environ.get("CONGVU_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+def postgres_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # Tuesday 14 April 2020, 09:00 in Hồ Chí Minh City: inside the HCMC distancing period.
+    return ManualClock(datetime(2020, 4, 14, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'congvu.sqlite3'}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings(database_url=database_url, data_dir=tmp_path, telegram_token="")
+
+
+@pytest.fixture
+def messenger() -> FakeMessenger:
+    return FakeMessenger()
+
+
+@pytest.fixture
+def updates() -> UpdateFactory:
+    return UpdateFactory()
+
+
+@pytest.fixture
+async def application(
+    settings: Settings, clock: ManualClock, messenger: FakeMessenger
+) -> AsyncIterator[Application]:
+    async def no_sleep(_: float) -> None:
+        return None
+
+    delivery = Delivery(sleep=no_sleep)
+    delivery.register(messenger)
+    built = await build_application(settings, clock=clock, delivery=delivery)
+    try:
+        yield built
+    finally:
+        await built.close()
