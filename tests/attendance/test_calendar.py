@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.services.attendance.calendar import WorkCalendar
+from bot.services.attendance.calendar import WorkCalendar, weekdays_from_iso
 
 
 @pytest.fixture
@@ -156,3 +156,12 @@ def test_holiday_names_do_not_depend_on_the_process_locale(
     monkeypatch.setenv("LC_ALL", "vi_VN.UTF-8")
     assert WorkCalendar().reason(date(2020, 4, 30)) == "holiday:Liberation Day/Reunification Day"
     assert WorkCalendar(language="vi").holiday_name(date(2020, 4, 30)) == "Ngày Chiến thắng"
+
+
+def test_weekdays_from_iso_matches_the_stored_unit_setting() -> None:
+    assert weekdays_from_iso("12345") == frozenset({0, 1, 2, 3, 4})
+    assert weekdays_from_iso("123456") == frozenset({0, 1, 2, 3, 4, 5})
+    assert WorkCalendar(weekdays_from_iso("123456")).is_working_day(date(2020, 4, 4))
+    for bad in ("0123", "12a", "8"):
+        with pytest.raises(ValueError):
+            weekdays_from_iso(bad)

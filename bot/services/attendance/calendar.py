@@ -32,6 +32,16 @@ DEFAULT_HOLIDAY_LANGUAGE = "en_US"
 _SEARCH_LIMIT_DAYS = 2 * 366
 
 
+def weekdays_from_iso(text: str) -> frozenset[int]:
+    """The unit's stored working days ("12345", ISO: 1 = Monday) as 0-based weekdays."""
+    days: set[int] = set()
+    for ch in text.strip():
+        if ch not in "1234567":
+            raise ValueError(f"working days {text!r}: expected ISO weekday digits 1-7")
+        days.add(int(ch) - 1)
+    return frozenset(days)
+
+
 class WorkCalendar:
     """Which dates are working days for one unit.
 

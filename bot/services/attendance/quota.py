@@ -13,8 +13,11 @@ Rounding rule (decided here, used everywhere):
 * **At least one.** Any quota above zero leaves at least one place when the unit has anyone:
   the directive requires a leader on duty at the office ("bố trí lãnh đạo trực"), so a unit
   of 1 or 2 with quota 1/3 keeps 1 place instead of closing.
-* An **int** ``>= 1`` is a number of people, capped at the headcount. ``1`` (int) is one
-  person; ``1.0`` (float) is the whole unit. A float above 1 is refused as ambiguous.
+* An **int** ``>= 1`` is a number of people, capped at the headcount. The database keeps the
+  quota in a float column, so a whole float ``>= 2`` (``2.0``) is a number of people too.
+  ``1`` (int) is one person but ``1.0`` (float) is the whole unit: a fraction of 1 is the
+  only reading of 1.0 that a float column can carry. A non-whole float above 1 (``1.5``) is
+  refused.
 * **0** (int, float or Fraction) closes the office: capacity 0.
 
 Leaders and people on duty are ordinary people here: when they are at the office they take
@@ -43,8 +46,7 @@ _NUMBER_TEXT = re.compile(r"^\s*(\d+)(?:[.,](\d+))?\s*$")
 def normalize_quota(quota: Quota) -> int | Fraction:
     """An int (a count of people) or an exact Fraction in [0, 1] (a share); ValueError if neither.
 
-    An integral value written as a float or Fraction ("1.0", Fraction(1)) stays a share,
-    because 1.0 means "everyone", not "one person".
+    ``1.0`` and ``Fraction(1)`` stay a share ("everyone"); a whole float from 2.0 up is a count.
     """
     if isinstance(quota, bool):
         # bool is an int subclass; True as "1 person" is certainly a bug upstream.
@@ -56,6 +58,8 @@ def normalize_quota(quota: Quota) -> int | Fraction:
     if isinstance(quota, float):
         if not math.isfinite(quota):
             raise ValueError(f"quota must be finite, got {quota}")
+        if quota > 1 and quota.is_integer():
+            return int(quota)
         share = Fraction(quota).limit_denominator(_MAX_DENOMINATOR)
     elif isinstance(quota, Fraction):
         share = quota
