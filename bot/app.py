@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -36,11 +37,13 @@ async def build_application(
     clock: Clock | None = None,
     delivery: Delivery | None = None,
     translator: Translator | None = None,
-    migrate: bool = True,
+    schema: Literal["migrate", "create", "none"] = "migrate",
 ) -> Application:
     db = Database(settings.resolved_database_url)
-    if migrate:
+    if schema == "migrate":
         await db.upgrade()
+    elif schema == "create":
+        await db.create_all()
     app = AppContext(
         settings=settings,
         clock=clock or SystemClock(),

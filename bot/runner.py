@@ -57,8 +57,9 @@ async def start_bot(
     *,
     clock: Clock | None = None,
     mode: Literal["auto", "polling", "webhook"] = "auto",
+    schema: Literal["migrate", "create", "none"] = "migrate",
 ) -> RunningBot:
-    application = await build_application(settings, clock=clock)
+    application = await build_application(settings, clock=clock, schema=schema)
     try:
         runtime = make_runtime(application, settings)
         use_webhook = mode == "webhook" or (mode == "auto" and bool(settings.webhook_url))

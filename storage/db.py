@@ -71,5 +71,12 @@ class Database:
         async with self.engine.begin() as connection:
             await connection.run_sync(run)
 
+    async def create_all(self) -> None:
+        """Create every table straight from the models (tests); production uses upgrade()."""
+        from storage.models import Base
+
+        async with self.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+
     async def dispose(self) -> None:
         await self.engine.dispose()

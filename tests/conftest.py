@@ -62,7 +62,7 @@ async def application(
 
     delivery = Delivery(sleep=no_sleep)
     delivery.register(messenger)
-    built = await build_application(settings, clock=clock, delivery=delivery)
+    built = await build_application(settings, clock=clock, delivery=delivery, schema="create")
     try:
         yield built
     finally:
