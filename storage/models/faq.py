@@ -1,0 +1,58 @@
+"""The citizen FAQ: catalogue and policy as loaded, hand-offs to people, unanswered questions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, UTCDateTime
+
+
+class CatalogueVersion(Base):
+    """The catalogue and policy in force: the newest row wins; older rows are history."""
+
+    __tablename__ = "catalogue_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(200))
+    catalogue: Mapped[dict[str, Any]] = mapped_column(JSON)
+    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Handoff(Base):
+    """A citizen's question handed to the support group, and the staff reply."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    citizen_chat_id: Mapped[str] = mapped_column(String(64))
+    citizen_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8), default="vi")
+    question: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    group_channel: Mapped[str | None] = mapped_column(String(16))
+    group_chat_id: Mapped[str | None] = mapped_column(String(64))
+    group_message_id: Mapped[str | None] = mapped_column(String(64))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UnansweredQuestion(Base):
+    """Questions the matcher could not answer confidently, grouped by normalised text."""
+
+    __tablename__ = "unanswered_questions"
+
+    normalized: Mapped[str] = mapped_column(String(300), primary_key=True)
+    example: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    best_id: Mapped[str | None] = mapped_column(String(64))
+    best_score: Mapped[float | None] = mapped_column()
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
