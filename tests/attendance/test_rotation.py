@@ -224,3 +224,15 @@ def test_build_rotation_unknown_cycle() -> None:
     with pytest.raises(RotationError) as caught:
         build_rotation({"A": ["a1"]}, date(2020, 4, 20), "fortnight", known_people=PEOPLE)
     assert caught.value.issues[0].code is RotationIssueCode.UNKNOWN_CYCLE
+
+
+def test_per_person_overrides_keep_the_rest_of_the_rotation(cal: WorkCalendar) -> None:
+    tuesday = date(2020, 4, 21)  # B's day
+    rotation = Rotation((A, B), anchor=date(2020, 4, 20))
+    changed = rotation.with_overrides(tuesday, {"a1": Mode.OFFICE, "b2": Mode.HOME}, cal)
+    assert changed.at_office(tuesday, cal) == {"a1", "b1", "b3"}
+    assert changed.expected_mode("b2", tuesday, cal) is Mode.HOME
+    assert changed.expected_mode("a2", tuesday, cal) is Mode.HOME
+    # Applied twice on the same day, the second builds on the first.
+    again = changed.with_overrides(tuesday, {"b2": Mode.OFFICE}, cal)
+    assert again.at_office(tuesday, cal) == {"a1", "b1", "b2", "b3"}

@@ -54,7 +54,12 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class CheckIn:
-    """One check-in record. ``at`` is aware; ``day`` defaults to its local date in the unit."""
+    """One check-in record. ``at`` is aware; ``day`` defaults to its local date in the unit.
+
+    Either the full history of the day or one record per person works: with a single
+    record, pass the first check-in time as ``at``, the current mode and the stored ``late``
+    flag (the shape of the ``attendance`` table).
+    """
 
     person_id: str
     mode: Mode

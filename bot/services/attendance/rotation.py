@@ -82,6 +82,19 @@ class Rotation:
         plan[day] = frozenset(people)
         return Rotation(self.teams, self.anchor, self.cycle, plan)
 
+    def with_overrides(
+        self, day: date, overrides: Mapping[str, Mode], calendar: WorkCalendar
+    ) -> Rotation:
+        """A copy where the listed people's expected mode on ``day`` is changed, the rest kept.
+
+        For per-person plan rows ("An comes in on Thursday"): the day's plan becomes whoever
+        was expected at the office, minus those overridden to another mode, plus those
+        overridden to Office.
+        """
+        office = {person for person, mode in overrides.items() if mode is Mode.OFFICE}
+        away = set(overrides) - office
+        return self.with_plan(day, (self.at_office(day, calendar) - away) | office)
+
     def without_plan(self, day: date) -> Rotation:
         plan = {d: p for d, p in self.plan.items() if d != day}
         return Rotation(self.teams, self.anchor, self.cycle, plan)
