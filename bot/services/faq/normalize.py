@@ -140,6 +140,11 @@ FILLER_PHRASES: tuple[str, ...] = (
     "dot nay",
     "thoi gian nay",
     "mua dich",
+    "trong thoi gian cach ly xa hoi",
+    "thoi gian cach ly",
+    "cach ly xa hoi",
+    "trong thoi gian nay",
+    "trong thoi gian",
     "trong dich",
     "dang gian cach",
     "gian cach xa hoi",
@@ -195,6 +200,7 @@ FILLER_WORDS: frozenset[str] = frozenset(
         "nay",
         "nhe",
         "nhi",
+        "o",  # "ở" (at): the place is never what tells procedures apart
         "oi",
         "phai",
         "roi",
@@ -207,12 +213,28 @@ FILLER_WORDS: frozenset[str] = frozenset(
     }
 )
 
-# Tokens (after expansion) that make a message a greeting or a thank-you when
-# nothing but these and filler words remains.
-GREETING_WORDS: frozenset[str] = frozenset(
-    {"chao", "hi", "hello", "helo", "alo", "hey", "buoi", "sang", "chieu", "toi", "ban"}
+# Courtesy phrases (after expansion): a message made only of these and fillers is a
+# greeting or a thank-you; inside a real question they are removed before matching.
+GREETING_PHRASES: tuple[str, ...] = (
+    "xin chao",
+    "chao buoi sang",
+    "chao buoi chieu",
+    "chao buoi toi",
+    "chao ban",
+    "chao",
+    "hi",
+    "hello",
+    "helo",
+    "alo",
+    "hey",
 )
-THANKS_WORDS: frozenset[str] = frozenset({"cam", "on", "nhieu", "you", "much", "so", "lam"})
+THANKS_PHRASES: tuple[str, ...] = (
+    "cam on nhieu",
+    "cam on ban",
+    "cam on you",
+    "cam on u",
+    "cam on",
+)
 
 # Stage 5: standard spelling variants of the same syllable ("đăng kí" = "đăng ký").
 SPELLING_VARIANTS: Mapping[str, str] = {
@@ -298,6 +320,15 @@ def _replace_phrases(tokens: list[str], table: Mapping[str, str]) -> list[str]:
 def _drop_phrases(tokens: list[str], phrases: Iterable[str]) -> list[str]:
     table = {phrase: "" for phrase in phrases}
     return [tok for tok in _replace_phrases(tokens, table) if tok]
+
+
+def strip_courtesy(tokens: list[str]) -> tuple[list[str], bool, bool]:
+    """Remove greeting/thanks phrases; report which were present."""
+    greeting = {phrase: "\x00g" for phrase in GREETING_PHRASES}
+    thanks = {phrase: "\x00t" for phrase in THANKS_PHRASES}
+    marked = _replace_phrases(tokens, {**greeting, **thanks})
+    rest = [tok for tok in marked if not tok.startswith("\x00")]
+    return rest, "\x00g" in marked, "\x00t" in marked
 
 
 def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:

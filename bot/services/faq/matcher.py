@@ -1,0 +1,257 @@
+"""Match a citizen's free-text question to a procedure or topic of the catalogue.
+
+Two stages, both over text normalised by ``normalize.py``:
+
+1. **Prefilter** (inverted index, IDF weights): every entry sharing a word with the
+   question gets the summed IDF of the shared words; the best few dozen go on. With
+   a province's 6,000 procedures this keeps the fuzzy stage to ~40 entries. Words
+   common to thousands of entries ("đăng ký", "cấp") only re-weight entries that a
+   rarer word already found, so their long posting lists are not walked for nothing.
+2. **Re-rank** each candidate alias with two scorers combined:
+   - an IDF-weighted overlap, as an F-measure of "how much of the alias the question
+     names" (recall) and "how much of the question the entry explains" (precision).
+     Unlike ``token_set_ratio`` a subset does not score 100 in both directions:
+     "tạm trú" fully names "đăng ký tạm trú" but only half of "gia hạn tạm trú";
+   - rapidfuzz ``token_sort_ratio`` for what word overlap misses (typos that
+     survived correction, word order), which also breaks ties that ``WRatio`` would
+     leave on short queries.
+
+Unknown words in the question weigh as much as the rarest catalogue word: "giá vàng
+hôm nay" shares only "vàng" (tạm vắng) with the catalogue, so it scores low and is
+refused. Typos are corrected word by word against the catalogue vocabulary
+(rapidfuzz ``ratio``), and run-together words ("khaisinh") are split.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from bot.services.faq.catalogue import Catalogue, Entry, Procedure
+from bot.services.faq.normalize import FILLER_WORDS, strip_courtesy, tokens_of
+
+MatchKind = Literal["procedure", "topic", "none", "greeting", "thanks"]
+
+_NATIONAL_CODE = re.compile(r"\b\d\.\d{6}\b")
+
+
+@dataclass(frozen=True)
+class MatcherConfig:
+    """Thresholds tuned on the ``tune`` split of benchmarks/data/faq_labelled.jsonl."""
+
+    min_score: float = 67.0  # below: "not sure" (kind none)
+    confident_score: float = 75.0  # at or above, with a clear gap: one answer
+    ambiguity_gap: float = 4.0  # top two closer than this: ask which one
+    max_candidates: int = 40
+    max_alternatives: int = 3
+    typo_cutoff: float = 80.0  # rapidfuzz ratio needed to correct a word
+    # <1: words of the question the entry cannot explain count more than alias words
+    # the question leaves out (citizens abbreviate; off-topic questions add words)
+    recall_beta: float = 0.75
+    fuzzy_weight: float = 0.1
+    # share of precision measured on the alias itself (the rest: on the whole entry)
+    alias_precision_share: float = 0.5
+    common_df_fraction: float = 0.05  # words in more entries than this only re-weight
+    typo_cache_size: int = 4096
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    kind: MatchKind
+    best: Entry | None
+    score: float
+    alternatives: tuple[tuple[Entry, float], ...]
+    confident: bool
+    ambiguous: bool
+    normalized: str = ""
+
+
+@dataclass(frozen=True)
+class _Alias:
+    text: str
+    tokens: frozenset[str]
+    weight: float  # summed IDF of its tokens
+
+
+@dataclass(frozen=True)
+class _IndexedEntry:
+    entry: Entry
+    aliases: tuple[_Alias, ...]
+    vocabulary: frozenset[str]
+
+
+def entry_phrases(entry: Entry) -> list[str]:
+    """The texts an entry is known by: names in both languages and every alias."""
+    if isinstance(entry, Procedure):
+        return [entry.name_vi, entry.name_en, *entry.aliases]
+    return [entry.title_vi, entry.title_en, *entry.aliases]
+
+
+class Matcher:
+    """Built once per catalogue (index and IDF), then ``match`` is read-only but for a
+    small bounded cache of typo corrections owned by the instance."""
+
+    def __init__(self, catalogue: Catalogue, config: MatcherConfig | None = None) -> None:
+        self.catalogue = catalogue
+        self.config = config or MatcherConfig()
+        raw: list[tuple[Entry, list[tuple[str, frozenset[str]]]]] = []
+        df: dict[str, int] = {}
+        for entry in catalogue.entries:
+            seen_texts: set[str] = set()
+            aliases: list[tuple[str, frozenset[str]]] = []
+            for phrase in entry_phrases(entry):
+                toks = tokens_of(phrase)
+                text = " ".join(toks)
+                if toks and text not in seen_texts:
+                    seen_texts.add(text)
+                    aliases.append((text, frozenset(toks)))
+            raw.append((entry, aliases))
+            for tok in set().union(*(a[1] for a in aliases)) if aliases else set():
+                df[tok] = df.get(tok, 0) + 1
+        n = max(len(raw), 1)
+        self._idf: dict[str, float] = {tok: math.log(1.0 + n / count) for tok, count in df.items()}
+        # An unknown word is as telling as the rarest known one (it is never shared).
+        self._unknown_idf = math.log(1.0 + n / 0.5)
+        self._entries: list[_IndexedEntry] = []
+        postings: dict[str, list[int]] = {}
+        for index, (entry, aliases) in enumerate(raw):
+            built = tuple(
+                _Alias(text, toks, sum(self._idf[t] for t in toks)) for text, toks in aliases
+            )
+            vocabulary = frozenset().union(*(a.tokens for a in built)) if built else frozenset()
+            self._entries.append(_IndexedEntry(entry, built, vocabulary))
+            for tok in vocabulary:
+                postings.setdefault(tok, []).append(index)
+        self._postings: dict[str, tuple[int, ...]] = {t: tuple(ix) for t, ix in postings.items()}
+        self._vocabulary: list[str] = sorted(self._idf)
+        self._common_df = max(50, int(n * self.config.common_df_fraction))
+        self._by_code: dict[str, Entry] = {
+            p.national_code: p for p in catalogue.procedures if p.national_code
+        }
+        self._typo_cache: OrderedDict[str, str | None] = OrderedDict()
+
+    # -- query side -------------------------------------------------------------
+
+    def _correct(self, token: str) -> list[str]:
+        """Map a word not in the catalogue to catalogue words, or keep it unknown."""
+        if token in self._idf or token.isdigit():
+            return [token]
+        # Run-together words: "khaisinh" → "khai sinh".
+        for cut in range(2, len(token) - 1):
+            left, right = token[:cut], token[cut:]
+            if left in self._idf and right in self._idf:
+                return [left, right]
+        if len(token) < 3:
+            return [token]
+        cache = self._typo_cache
+        if token in cache:
+            cache.move_to_end(token)
+            fixed = cache[token]
+        else:
+            found = process.extractOne(
+                token, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.config.typo_cutoff
+            )
+            fixed = found[0] if found else None
+            cache[token] = fixed
+            if len(cache) > self.config.typo_cache_size:
+                cache.popitem(last=False)
+        return [fixed] if fixed else [token]
+
+    def _weight(self, token: str) -> float:
+        return self._idf.get(token, self._unknown_idf)
+
+    def match(self, question: str) -> MatchResult:
+        raw_tokens = tokens_of(question, drop_fillers=False)
+        content, greeted, thanked = strip_courtesy(raw_tokens)
+        tokens = [t for t in tokens_of(" ".join(content)) if t not in FILLER_WORDS]
+        if not tokens:
+            kind: MatchKind = "thanks" if thanked else "greeting" if greeted else "none"
+            return MatchResult(kind, None, 0.0, (), False, False, "")
+        code = _NATIONAL_CODE.search(question)
+        if code and code.group(0) in self._by_code:
+            entry = self._by_code[code.group(0)]
+            return MatchResult(_kind(entry), entry, 100.0, (), True, False, code.group(0))
+
+        corrected: list[str] = []
+        for tok in tokens:
+            corrected.extend(self._correct(tok))
+        query = list(dict.fromkeys(corrected))  # keep order, drop repeats
+        normalized = " ".join(query)
+        ranked = self._rank(query, normalized)
+        if not ranked:
+            return MatchResult("none", None, 0.0, (), False, False, normalized)
+
+        cfg = self.config
+        best_entry, best_score = ranked[0]
+        alternatives = tuple(ranked[: cfg.max_alternatives + 1])
+        if best_score < cfg.min_score:
+            return MatchResult("none", None, best_score, alternatives, False, False, normalized)
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        ambiguous = second >= cfg.min_score and best_score - second < cfg.ambiguity_gap
+        confident = best_score >= cfg.confident_score and not ambiguous
+        return MatchResult(
+            _kind(best_entry),
+            best_entry,
+            best_score,
+            alternatives,
+            confident,
+            ambiguous,
+            normalized,
+        )
+
+    def _candidates(self, query: Sequence[str]) -> list[int]:
+        scores: dict[int, float] = {}
+        # Rare words first: they find the candidates; common words only re-weight.
+        for tok in sorted(query, key=self._weight, reverse=True):
+            posting = self._postings.get(tok)
+            if not posting:
+                continue
+            weight = self._idf[tok]
+            if len(posting) > self._common_df and scores:
+                for index in scores:
+                    scores[index] += weight if tok in self._entries[index].vocabulary else 0.0
+                continue
+            for index in posting:
+                scores[index] = scores.get(index, 0.0) + weight
+        top = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+        return [index for index, _ in top[: self.config.max_candidates]]
+
+    def _rank(self, query: Sequence[str], normalized: str) -> list[tuple[Entry, float]]:
+        cfg = self.config
+        qset = frozenset(query)
+        q_weight = sum(self._weight(t) for t in qset)
+        beta2 = cfg.recall_beta**2
+        scored: list[tuple[float, float, int, Entry]] = []
+        for index in self._candidates(query):
+            item = self._entries[index]
+            explained = sum(self._idf[t] for t in qset & item.vocabulary) / q_weight
+            best: tuple[float, float, int] = (-1.0, 0.0, 0)
+            for alias in item.aliases:
+                shared = qset & alias.tokens
+                if not shared:
+                    continue
+                shared_weight = sum(self._idf[t] for t in shared)
+                recall = shared_weight / alias.weight
+                share = cfg.alias_precision_share
+                precision = share * (shared_weight / q_weight) + (1 - share) * explained
+                lexical = (1 + beta2) * precision * recall / (beta2 * precision + recall)
+                fuzzy = fuzz.token_sort_ratio(normalized, alias.text) / 100.0
+                score = 100.0 * ((1 - cfg.fuzzy_weight) * lexical + cfg.fuzzy_weight * fuzzy)
+                # Ties: closer raw string, then the shorter (more specific) alias.
+                key = (score, fuzz.ratio(normalized, alias.text), -len(alias.text))
+                best = max(best, key)
+            if best[0] >= 0:
+                scored.append((best[0], best[1], best[2], item.entry))
+        scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
+        # Several aliases of one entry never appear twice: one row per entry already.
+        return [(entry, round(score, 2)) for score, _, _, entry in scored]
+
+
+def _kind(entry: Entry) -> MatchKind:
+    return "procedure" if isinstance(entry, Procedure) else "topic"
