@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -64,21 +64,23 @@ class Symptom(StrEnum):
 
 
 # Folded spellings (no diacritics). The code value itself is always accepted too.
-_SYMPTOM_ALIASES: dict[Symptom, tuple[str, ...]] = {
-    Symptom.FEVER: ("sot", "bi sot", "sot cao", "fever"),
-    Symptom.COUGH: ("ho", "bi ho", "ho khan", "ho co dom", "cough"),
-    Symptom.SHORTNESS_OF_BREATH: (
-        "kho tho",
-        "tho doc",
-        "shortness of breath",
-        "breathless",
-        "breathing difficulty",
-    ),
-    Symptom.SORE_THROAT: ("dau hong", "rat hong", "viem hong", "sore throat"),
-    Symptom.LOSS_OF_TASTE: ("mat vi giac", "mat vi", "loss of taste", "no taste"),
-    Symptom.LOSS_OF_SMELL: ("mat khu giac", "loss of smell", "no smell"),
-    Symptom.FATIGUE: ("met", "met moi", "fatigue", "tired"),
-}
+_SYMPTOM_ALIASES: Mapping[Symptom, tuple[str, ...]] = MappingProxyType(
+    {
+        Symptom.FEVER: ("sot", "bi sot", "sot cao", "fever"),
+        Symptom.COUGH: ("ho", "bi ho", "ho khan", "ho co dom", "cough"),
+        Symptom.SHORTNESS_OF_BREATH: (
+            "kho tho",
+            "tho doc",
+            "shortness of breath",
+            "breathless",
+            "breathing difficulty",
+        ),
+        Symptom.SORE_THROAT: ("dau hong", "rat hong", "viem hong", "sore throat"),
+        Symptom.LOSS_OF_TASTE: ("mat vi giac", "mat vi", "loss of taste", "no taste"),
+        Symptom.LOSS_OF_SMELL: ("mat khu giac", "loss of smell", "no smell"),
+        Symptom.FATIGUE: ("met", "met moi", "fatigue", "tired"),
+    }
+)
 
 _NO_SYMPTOMS = frozenset(
     {"khong", "khong co", "khong co trieu chung", "binh thuong", "none", "no", "nothing", "ok"}

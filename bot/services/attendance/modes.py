@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -25,71 +26,73 @@ CHECKIN_COMMANDS: frozenset[str] = frozenset({"checkin", "diemdanh"})
 
 # Aliases are written folded (no diacritics, lower case). Lookup also tries the alias with
 # its spaces removed, so "coquan", "vanphong", "onha", "congtac" need no entries of their own.
-_ALIASES: dict[Mode, tuple[str, ...]] = {
-    Mode.OFFICE: (
-        "office",
-        "at office",
-        "in office",
-        "at the office",
-        "in the office",
-        "co quan",
-        "o co quan",
-        "tai co quan",
-        "den co quan",
-        "lam tai co quan",
-        "lam o co quan",
-        "vp",
-        "van phong",
-        "o van phong",
-        "tai van phong",
-        "cong so",
-        "tai cong so",
-        "tru so",
-        "tai tru so",
-    ),
-    Mode.HOME: (
-        "home",
-        "at home",
-        "wfh",
-        "work from home",
-        "working from home",
-        "remote",
-        "nha",
-        "o nha",
-        "tai nha",
-        "lam o nha",
-        "lam tai nha",
-        "lam viec o nha",
-        "lam viec tai nha",
-    ),
-    Mode.LEAVE: (
-        "leave",
-        "on leave",
-        "day off",
-        "off",
-        "annual leave",
-        "sick",
-        "sick leave",
-        "nghi",
-        "nghi phep",
-        "phep",
-        "xin nghi",
-        "xin nghi phep",
-        "nghi om",
-    ),
-    Mode.FIELD_TRIP: (
-        "field",
-        "trip",
-        "field trip",
-        "fieldtrip",
-        "field_trip",
-        "business trip",
-        "cong tac",
-        "di cong tac",
-        "dang cong tac",
-        "dang di cong tac",
-    ),
-}
+_ALIASES: Mapping[Mode, tuple[str, ...]] = MappingProxyType(
+    {
+        Mode.OFFICE: (
+            "office",
+            "at office",
+            "in office",
+            "at the office",
+            "in the office",
+            "co quan",
+            "o co quan",
+            "tai co quan",
+            "den co quan",
+            "lam tai co quan",
+            "lam o co quan",
+            "vp",
+            "van phong",
+            "o van phong",
+            "tai van phong",
+            "cong so",
+            "tai cong so",
+            "tru so",
+            "tai tru so",
+        ),
+        Mode.HOME: (
+            "home",
+            "at home",
+            "wfh",
+            "work from home",
+            "working from home",
+            "remote",
+            "nha",
+            "o nha",
+            "tai nha",
+            "lam o nha",
+            "lam tai nha",
+            "lam viec o nha",
+            "lam viec tai nha",
+        ),
+        Mode.LEAVE: (
+            "leave",
+            "on leave",
+            "day off",
+            "off",
+            "annual leave",
+            "sick",
+            "sick leave",
+            "nghi",
+            "nghi phep",
+            "phep",
+            "xin nghi",
+            "xin nghi phep",
+            "nghi om",
+        ),
+        Mode.FIELD_TRIP: (
+            "field",
+            "trip",
+            "field trip",
+            "fieldtrip",
+            "field_trip",
+            "business trip",
+            "cong tac",
+            "di cong tac",
+            "dang cong tac",
+            "dang di cong tac",
+        ),
+    }
+)
 
 
 def _build_lookup() -> MappingProxyType[str, Mode]:
