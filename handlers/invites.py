@@ -91,6 +91,7 @@ async def redeem_invite(ctx: Ctx, code: str) -> None:
     if isinstance(outcome, RedeemError):
         await ctx.reply(ctx.t(f"invite.error.{outcome.value}"))
         return
+    ctx.app.actors.invalidate(ctx.incoming.channel, ctx.incoming.sender.user_id)
     await audit.record(
         ctx.session,
         at=ctx.now,

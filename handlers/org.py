@@ -82,4 +82,3 @@ async def bind_group(ctx: Ctx) -> None:
         after={"unit_id": unit.id, "purpose": binding.purpose},
     )
     await ctx.reply(ctx.t("bindgroup.done", unit=html.escape(unit.name)))
-

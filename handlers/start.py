@@ -101,6 +101,7 @@ async def _set_language(ctx: Ctx, code: str) -> None:
         person = await ctx.session.scalar(select(Person).where(Person.id == ctx.actor.person_id))
         if person is not None:
             person.language = code
+    ctx.app.actors.invalidate(ctx.incoming.channel, ctx.incoming.sender.user_id)
     # The rest of this update answers in the new language too.
     ctx.actor = replace(ctx.actor, language=code)
 

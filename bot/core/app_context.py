@@ -7,6 +7,7 @@ from typing import Any, TypeVar, cast
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.core.actors import ActorCache
 from bot.core.i18n import Translator
 from bot.delivery.service import Delivery
 from storage.db import Database
@@ -22,6 +23,7 @@ class AppContext:
     i18n: Translator
     delivery: Delivery
     bot_username: str = ""
+    actors: ActorCache = field(default_factory=ActorCache)
     # Feature services (FAQ index, scheduler hooks, ...) keyed by their type.
     services: dict[type[Any], Any] = field(default_factory=dict)
 

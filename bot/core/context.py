@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.app_context import AppContext
 from bot.core.events import (
@@ -30,7 +30,7 @@ DEFAULT_FLOW_TTL = timedelta(minutes=30)
 class Flow:
     """The conversation this person is in within this chat, if any (stored in the database)."""
 
-    session: AsyncSession
+    sessions: SessionSource
     incoming: Incoming
     now: datetime
     name: str | None = None
@@ -63,7 +63,7 @@ class Flow:
         had = self.name is not None
         self.name, self.step, self.data = None, None, {}
         cleared = await core_repo.clear_state(
-            self.session,
+            self.sessions.session,
             self.incoming.channel,
             self.incoming.chat.chat_id,
             self.incoming.sender.user_id,
@@ -73,7 +73,7 @@ class Flow:
     async def _save(self, ttl: timedelta) -> None:
         assert self.name is not None and self.step is not None
         await core_repo.save_state(
-            self.session,
+            self.sessions.session,
             channel=self.incoming.channel,
             chat_id=self.incoming.chat.chat_id,
             user_id=self.incoming.sender.user_id,
@@ -85,16 +85,43 @@ class Flow:
         )
 
 
+class SessionSource:
+    """Opens the update's database session on first use: many updates never need one."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self._factory = factory
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._factory()
+        return self._session
+
+    async def commit(self) -> None:
+        if self._session is not None:
+            await self._session.commit()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()  # rolls back anything not committed
+            self._session = None
+
+
 @dataclass
 class Ctx:
     app: AppContext
     incoming: Incoming
     actor: Actor
-    session: AsyncSession
+    sessions: SessionSource
     flow: Flow
     now: datetime
     callback_answer: CallbackAnswer | None = None
     sent: list[SentRef] = field(default_factory=list)
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.sessions.session
 
     @property
     def lang(self) -> str:

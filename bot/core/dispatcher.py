@@ -13,11 +13,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.actors import Profile
 from bot.core.app_context import AppContext
 from bot.core.callbacks import BadCallback
-from bot.core.context import Ctx, Flow
+from bot.core.context import Ctx, Flow, SessionSource
 from bot.core.errors import UserFacingError
 from bot.core.events import CallbackAnswer, ChatKind, Incoming, Outcome, OutMessage
+from bot.core.journal import UpdateJournal
 from bot.core.router import Router, RouteTable
 from bot.services import access
 from bot.services.access import Actor
@@ -61,6 +63,7 @@ class Dispatcher:
         self.app = app
         self.routes = RouteTable.build(root)
         self.locks = ChatLocks()
+        self.journal = UpdateJournal(app.db, app.clock)
         self.stats = DispatchStats()
 
     async def handle(self, incoming: Incoming) -> Outcome:
@@ -74,20 +77,17 @@ class Dispatcher:
 
     async def _handle(self, incoming: Incoming) -> Outcome:
         now = self.app.clock.now()
-        async with self.app.db.transaction() as session:
-            first = await core_repo.record_update(
-                session, incoming.channel, incoming.update_id, now
-            )
+        first = await self.journal.first_time(incoming.channel, incoming.update_id)
         if not first:
             self.stats.duplicates += 1
             return Outcome(handled=False, duplicate=True)
         ctx: Ctx | None = None
+        sessions = SessionSource(self.app.db.sessions)
         try:
-            async with self.app.db.transaction() as session:
-                actor = await self._actor(session, incoming, now)
-                flow = Flow(session, incoming, now)
-                ctx = Ctx(self.app, incoming, actor, session, flow, now)
-                handled = await self._route(ctx)
+            actor = await self._actor(sessions, incoming, now)
+            ctx = Ctx(self.app, incoming, actor, sessions, Flow(sessions, incoming, now), now)
+            handled = await self._route(ctx)
+            await sessions.commit()
             self.stats.handled += 1
             return Outcome(handled=handled, callback_answer=ctx.callback_answer)
         except UserFacingError as exc:
@@ -105,8 +105,27 @@ class Dispatcher:
                 incoming.callback_data,
             )
             return await self._apologise(incoming, ctx)
+        finally:
+            await sessions.close()
 
-    async def _actor(self, session: AsyncSession, incoming: Incoming, now: datetime) -> Actor:
+    async def _actor(self, sessions: SessionSource, incoming: Incoming, now: datetime) -> Actor:
+        sender = incoming.sender
+        cache = self.app.actors
+        profile = cache.get(incoming.channel, sender.user_id, sender.username, sender.first_name)
+        if profile is None:
+            profile = await self._load_profile(sessions.session, incoming, now)
+            cache.put(incoming.channel, sender.user_id, profile)
+        language = self.app.i18n.pick_language(
+            profile.person_language,
+            profile.identity_language,
+            sender.language_code,
+            self.app.settings.default_language,
+        )
+        return profile.actor(language)
+
+    async def _load_profile(
+        self, session: AsyncSession, incoming: Incoming, now: datetime
+    ) -> Profile:
         sender = incoming.sender
         identity = await touch_identity(
             session,
@@ -119,19 +138,16 @@ class Dispatcher:
         person = identity.person if identity.person_id else None
         if person is not None and not person.active:
             person = None
-        language = self.app.i18n.pick_language(
-            person.language if person else None,
-            identity.language,
-            sender.language_code,
-            self.app.settings.default_language,
-        )
-        return Actor(
+        return Profile(
             identity_id=identity.id,
             person_id=person.id if person else None,
             role=person.role if person else access.CITIZEN,
             unit_id=person.unit_id if person else None,
             full_name=(person.full_name if person else sender.first_name) or "",
-            language=language,
+            person_language=person.language if person else None,
+            identity_language=identity.language,
+            username=sender.username,
+            first_name=sender.first_name,
         )
 
     async def _route(self, ctx: Ctx) -> bool:
