@@ -10,6 +10,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
+
+from bot.core.errors import InvalidInput
+from bot.services import audit
+
+if TYPE_CHECKING:
+    from bot.core.app_context import AppContext
+    from bot.services.access import Actor
 
 # With diacritics: "mật" alone is a marking unless it is part of an everyday compound.
 _EVERYDAY_AFTER = (
@@ -66,3 +74,24 @@ def find_marking(text: str) -> str | None:
         if match:
             return re.sub(r"\s+", " ", match.group(1))
     return None
+
+
+async def refuse_if_classified(app: AppContext, actor: Actor, text: str, where: str) -> None:
+    """Refuse text with a marking before anything is stored; audit the refusal, not the text.
+
+    The audit entry is written in its own transaction because the refusal rolls back the
+    handler's.
+    """
+    marking = find_marking(text)
+    if marking is None:
+        return
+    async with app.db.transaction() as session:
+        await audit.record(
+            session,
+            at=app.clock.now(),
+            actor=actor,
+            action="classified.refused",
+            entity=where,
+            note=f"marking: {marking}",
+        )
+    raise InvalidInput("classified.refused")
