@@ -24,11 +24,13 @@ refused. Typos are corrected word by word against the catalogue vocabulary
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Literal
 
 from rapidfuzz import fuzz, process
@@ -48,7 +50,7 @@ class MatcherConfig:
     min_score: float = 67.0  # below: "not sure" (kind none)
     confident_score: float = 75.0  # at or above, with a clear gap: one answer
     ambiguity_gap: float = 4.0  # top two closer than this: ask which one
-    max_candidates: int = 40
+    max_candidates: int = 25
     max_alternatives: int = 3
     typo_cutoff: float = 80.0  # rapidfuzz ratio needed to correct a word
     # <1: words of the question the entry cannot explain count more than alias words
@@ -58,6 +60,7 @@ class MatcherConfig:
     # share of precision measured on the alias itself (the rest: on the whole entry)
     alias_precision_share: float = 0.5
     common_df_fraction: float = 0.05  # words in more entries than this only re-weight
+    posting_walk_limit: int = 400  # entries read per word at most (impact-ordered)
     typo_cache_size: int = 4096
 
 
@@ -128,8 +131,21 @@ class Matcher:
             self._entries.append(_IndexedEntry(entry, built, vocabulary))
             for tok in vocabulary:
                 postings.setdefault(tok, []).append(index)
-        self._postings: dict[str, tuple[int, ...]] = {t: tuple(ix) for t, ix in postings.items()}
-        self._vocabulary: list[str] = sorted(self._idf)
+        # Impact order: entries with the lightest (shortest) alias first, because a
+        # question made only of common words ("cấp giấy") is best explained by the
+        # shortest names; the walk of a long list can then stop early.
+        lightest = [min((a.weight for a in e.aliases), default=0.0) for e in self._entries]
+        self._postings: dict[str, tuple[int, ...]] = {
+            t: tuple(sorted(ix, key=lightest.__getitem__)) for t, ix in postings.items()
+        }
+        # Typo candidates grouped by first letter: a typo rarely hits the first letter,
+        # and searching one group is ~20x cheaper than the whole vocabulary.
+        by_initial: dict[str, list[str]] = {}
+        for tok in sorted(self._idf):
+            by_initial.setdefault(tok[0], []).append(tok)
+        self._vocabulary_by_initial: dict[str, tuple[str, ...]] = {
+            k: tuple(v) for k, v in by_initial.items()
+        }
         self._common_df = max(50, int(n * self.config.common_df_fraction))
         self._by_code: dict[str, Entry] = {
             p.national_code: p for p in catalogue.procedures if p.national_code
@@ -155,7 +171,10 @@ class Matcher:
             fixed = cache[token]
         else:
             found = process.extractOne(
-                token, self._vocabulary, scorer=fuzz.ratio, score_cutoff=self.config.typo_cutoff
+                token,
+                self._vocabulary_by_initial.get(token[0], ()),
+                scorer=fuzz.ratio,
+                score_cutoff=self.config.typo_cutoff,
             )
             fixed = found[0] if found else None
             cache[token] = fixed
@@ -206,21 +225,35 @@ class Matcher:
         )
 
     def _candidates(self, query: Sequence[str]) -> list[int]:
+        """Top entries by summed IDF of shared words (MaxScore-style early stop)."""
+        cfg = self.config
+        limit = cfg.max_candidates
+        ordered = sorted((t for t in query if t in self._postings), key=self._weight, reverse=True)
+        remaining = sum(self._idf[t] for t in ordered)
         scores: dict[int, float] = {}
-        # Rare words first: they find the candidates; common words only re-weight.
-        for tok in sorted(query, key=self._weight, reverse=True):
-            posting = self._postings.get(tok)
-            if not posting:
-                continue
+        reweight_only = False
+        for tok in ordered:
+            posting = self._postings[tok]
             weight = self._idf[tok]
-            if len(posting) > self._common_df and scores:
+            remaining -= weight
+            # Rare words find the candidates; a common word, or any word once no
+            # unseen entry could reach the current top, only re-weights them.
+            if reweight_only or (len(posting) > self._common_df and scores):
                 for index in scores:
-                    scores[index] += weight if tok in self._entries[index].vocabulary else 0.0
+                    if tok in self._entries[index].vocabulary:
+                        scores[index] += weight
                 continue
-            for index in posting:
+            for index in posting[: cfg.posting_walk_limit]:
                 scores[index] = scores.get(index, 0.0) + weight
-        top = sorted(scores.items(), key=lambda item: item[1], reverse=True)
-        return [index for index, _ in top[: self.config.max_candidates]]
+            if len(scores) > limit:
+                top = heapq.nlargest(limit * 3, scores.items(), key=itemgetter(1))
+                if top[limit - 1][1] >= remaining:
+                    # Unseen entries can score at most `remaining`: keep a margin of
+                    # candidates and stop walking postings.
+                    scores = dict(top)
+                    reweight_only = True
+        top = heapq.nlargest(limit, scores.items(), key=itemgetter(1))
+        return [index for index, _ in top]
 
     def _rank(self, query: Sequence[str], normalized: str) -> list[tuple[Entry, float]]:
         cfg = self.config
@@ -241,6 +274,9 @@ class Matcher:
                 share = cfg.alias_precision_share
                 precision = share * (shared_weight / q_weight) + (1 - share) * explained
                 lexical = (1 + beta2) * precision * recall / (beta2 * precision + recall)
+                # Even a perfect fuzzy score could not beat this entry's best alias.
+                if 100.0 * ((1 - cfg.fuzzy_weight) * lexical + cfg.fuzzy_weight) < best[0]:
+                    continue
                 fuzzy = fuzz.token_sort_ratio(normalized, alias.text) / 100.0
                 score = 100.0 * ((1 - cfg.fuzzy_weight) * lexical + cfg.fuzzy_weight * fuzzy)
                 # Ties: closer raw string, then the shorter (more specific) alias.

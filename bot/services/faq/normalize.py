@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 # Stage 3: abbreviations and slang. Keys and values are already folded (no marks).
 # Multi-word keys are matched on token boundaries, longest first.
@@ -299,16 +301,28 @@ def repair_telex(token: str) -> str:
     return candidate if is_syllable(candidate) else token
 
 
-def _replace_phrases(tokens: list[str], table: Mapping[str, str]) -> list[str]:
+@dataclass(frozen=True)
+class PhraseTable:
+    """A phrase → replacement table with its longest key length precomputed."""
+
+    mapping: Mapping[str, str]
+    max_len: int
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, str]) -> PhraseTable:
+        return cls(MappingProxyType(dict(mapping)), max(len(k.split()) for k in mapping))
+
+
+def _replace_phrases(tokens: list[str], table: PhraseTable) -> list[str]:
     """Replace runs of tokens found in ``table`` (longest run first)."""
-    max_len = max(len(key.split()) for key in table)
+    mapping = table.mapping
     out: list[str] = []
     i = 0
     while i < len(tokens):
-        for size in range(min(max_len, len(tokens) - i), 0, -1):
-            key = " ".join(tokens[i : i + size])
-            if key in table:
-                out.extend(table[key].split())
+        for size in range(min(table.max_len, len(tokens) - i), 0, -1):
+            key = tokens[i] if size == 1 else " ".join(tokens[i : i + size])
+            if key in mapping:
+                out.extend(mapping[key].split())
                 i += size
                 break
         else:
@@ -317,18 +331,25 @@ def _replace_phrases(tokens: list[str], table: Mapping[str, str]) -> list[str]:
     return out
 
 
-def _drop_phrases(tokens: list[str], phrases: Iterable[str]) -> list[str]:
-    table = {phrase: "" for phrase in phrases}
-    return [tok for tok in _replace_phrases(tokens, table) if tok]
+# Built once at import and read-only afterwards (MappingProxyType).
+_ABBREVIATION_TABLE = PhraseTable.of(ABBREVIATIONS)
+_FILLER_TABLE = PhraseTable.of(dict.fromkeys(FILLER_PHRASES, ""))
+# Placeholders a courtesy phrase is replaced by; they cannot come out of tokenising.
+_GREETING_MARK = "<greeting>"
+_THANKS_MARK = "<thanks>"
+_COURTESY_TABLE = PhraseTable.of(
+    {
+        **dict.fromkeys(GREETING_PHRASES, _GREETING_MARK),
+        **dict.fromkeys(THANKS_PHRASES, _THANKS_MARK),
+    }
+)
 
 
 def strip_courtesy(tokens: list[str]) -> tuple[list[str], bool, bool]:
     """Remove greeting/thanks phrases; report which were present."""
-    greeting = {phrase: "\x00g" for phrase in GREETING_PHRASES}
-    thanks = {phrase: "\x00t" for phrase in THANKS_PHRASES}
-    marked = _replace_phrases(tokens, {**greeting, **thanks})
-    rest = [tok for tok in marked if not tok.startswith("\x00")]
-    return rest, "\x00g" in marked, "\x00t" in marked
+    marked = _replace_phrases(tokens, _COURTESY_TABLE)
+    rest = [tok for tok in marked if tok not in (_GREETING_MARK, _THANKS_MARK)]
+    return rest, _GREETING_MARK in marked, _THANKS_MARK in marked
 
 
 def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:
@@ -337,13 +358,13 @@ def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:
     tokens = folded.split()
     if not tokens:
         return []
-    tokens = _replace_phrases(tokens, ABBREVIATIONS)
+    tokens = _replace_phrases(tokens, _ABBREVIATION_TABLE)
     tokens = [repair_telex(tok) for tok in tokens]
     # Telex repair can reveal an abbreviation ("ddk" → "dk"); expand once more.
-    tokens = _replace_phrases(tokens, ABBREVIATIONS)
+    tokens = _replace_phrases(tokens, _ABBREVIATION_TABLE)
     tokens = [SPELLING_VARIANTS.get(tok, tok) for tok in tokens]
     if drop_fillers:
-        tokens = _drop_phrases(tokens, FILLER_PHRASES)
+        tokens = [tok for tok in _replace_phrases(tokens, _FILLER_TABLE) if tok]
         tokens = [tok for tok in tokens if tok not in FILLER_WORDS]
     return tokens
 
