@@ -36,7 +36,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from bot.services.faq.catalogue import Catalogue, Entry, Procedure
-from bot.services.faq.normalize import FILLER_WORDS, strip_courtesy, tokens_of
+from bot.services.faq.normalize import COURTESY_TAIL, FILLER_WORDS, strip_courtesy, tokens_of
 
 MatchKind = Literal["procedure", "topic", "none", "greeting", "thanks"]
 
@@ -189,6 +189,8 @@ class Matcher:
         raw_tokens = tokens_of(question, drop_fillers=False)
         content, greeted, thanked = strip_courtesy(raw_tokens)
         tokens = [t for t in tokens_of(" ".join(content)) if t not in FILLER_WORDS]
+        if (greeted or thanked) and all(t in COURTESY_TAIL for t in tokens):
+            tokens = []
         if not tokens:
             kind: MatchKind = "thanks" if thanked else "greeting" if greeted else "none"
             return MatchResult(kind, None, 0.0, (), False, False, "")

@@ -237,6 +237,10 @@ THANKS_PHRASES: tuple[str, ...] = (
     "cam on u",
     "cam on",
 )
+# Words that may trail a greeting or a thank-you ("cảm ơn ad nhiều nha").
+COURTESY_TAIL: frozenset[str] = frozenset(
+    {"nhieu", "lam", "ban", "admin", "nha", "nhe", "you", "u", "so", "much", "very", "moi", "nguoi"}
+)
 
 # Stage 5: standard spelling variants of the same syllable ("đăng kí" = "đăng ký").
 SPELLING_VARIANTS: Mapping[str, str] = {
