@@ -55,6 +55,8 @@ from zoneinfo import ZoneInfo
 
 from dateparser.date import DateDataParser
 
+from bot.services.tasks._text import tidy
+
 Lang = Literal["vi", "en"]
 
 END_OF_WORKDAY: Final = time(17, 0)
@@ -309,11 +311,6 @@ _TOKEN_RE: Final = re.compile(
 # What may separate two tokens of one deadline phrase.
 _GAP_RE: Final = re.compile(r"[\s,:\-–]*")
 _PREV_WORD_RE: Final = re.compile(r"(\w+)\W*$")
-_SPACES_RE: Final = re.compile(r"[ \t\u00a0]+")
-_SPACE_BEFORE_PUNCT_RE: Final = re.compile(r"[ \t]+([,.;:!?)\]])")
-_DANGLING_SEP_RE: Final = re.compile(r"[ \t]*[,;:\-–][ \t]*(?=[.!?\n]|$)")
-_EMPTY_BRACKETS_RE: Final = re.compile(r"\(\s*\)|\[\s*\]")
-_LEADING_SEP_RE: Final = re.compile(r"^[\s,;:\-–]+")
 _WORD_RE: Final = re.compile(r"\w+")
 _FALLBACK_STOP_RE: Final = re.compile(r"[.;!?\n()\[\]]")
 _FALLBACK_WORD_RE: Final = re.compile(r"\S+")
@@ -666,7 +663,7 @@ class _Reader:
         return DeadlineReading(
             when=when,
             matched=self.text[start:end],
-            remaining_text=_clean(self.text[:start] + " " + self.text[end:]),
+            remaining_text=tidy(self.text[:start] + " " + self.text[end:]),
             ambiguous=len(unique) > 1,
             candidates=unique,
             past=when <= self.now,
@@ -1087,16 +1084,6 @@ def _month_end_of(day: date) -> date:
     return _month_end(day.year, day.month)
 
 
-def _clean(text: str) -> str:
-    """Tidy the task text once the deadline phrase is cut out of it."""
-    text = _EMPTY_BRACKETS_RE.sub(" ", text)
-    text = _SPACES_RE.sub(" ", text)
-    text = _SPACE_BEFORE_PUNCT_RE.sub(r"\1", text)
-    text = _DANGLING_SEP_RE.sub("", text)
-    text = _LEADING_SEP_RE.sub("", text)
-    return "\n".join(line.strip() for line in text.strip().splitlines()).strip(" ,;:-–")
-
-
 # --------------------------------------------------------------------------- public API
 
 
@@ -1121,4 +1108,4 @@ def parse_deadline(
     fallback = reader.fallback(tokens)
     if fallback is not None:
         return fallback
-    return DeadlineReading(when=None, remaining_text=_clean(text))
+    return DeadlineReading(when=None, remaining_text=tidy(text))
