@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from posixpath import basename
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -91,8 +91,11 @@ Handler = Callable[[Call], Awaitable[Any]]
 _registry: dict[str, tuple[str, Handler]] = {}
 
 
-def bot_method(name: str) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
+HandlerT = TypeVar("HandlerT", bound=Handler)
+
+
+def bot_method(name: str) -> Callable[[HandlerT], HandlerT]:
+    def register(handler: HandlerT) -> HandlerT:
         _registry[name.lower()] = (name, handler)
         return handler
 

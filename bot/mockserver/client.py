@@ -72,6 +72,20 @@ class MockClient:
                 raise MockControlError(response.status, str(error))
             return body
 
+    async def request_object(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        result = await self.request(method, path, json=json, params=params, timeout=timeout)
+        if not isinstance(result, dict):
+            raise MockControlError(200, f"{path} answered {type(result).__name__}, not an object")
+        return result
+
     # -- setting the scene ------------------------------------------------------------
 
     async def reset(self) -> None:
@@ -93,7 +107,7 @@ class MockClient:
             "language_code": language_code,
             **extra,
         }
-        return await self.request("POST", "/_mock/users", json=body)
+        return await self.request_object("POST", "/_mock/users", json=body)
 
     async def add_chat(
         self,
@@ -113,7 +127,7 @@ class MockClient:
             "admins": list(admins),
             **extra,
         }
-        return await self.request("POST", "/_mock/chats", json=body)
+        return await self.request_object("POST", "/_mock/chats", json=body)
 
     # -- acting as users --------------------------------------------------------------
 
@@ -123,7 +137,7 @@ class MockClient:
         body: dict[str, Any] = {"chat_id": chat_id, "from_id": from_id, "text": text}
         if reply_to_message_id is not None:
             body["reply_to_message_id"] = reply_to_message_id
-        return await self.request("POST", "/_mock/messages", json=body)
+        return await self.request_object("POST", "/_mock/messages", json=body)
 
     async def send_document(
         self,
@@ -141,15 +155,15 @@ class MockClient:
             "content_base64": base64.b64encode(content).decode("ascii"),
             "caption": caption,
         }
-        return await self.request("POST", "/_mock/documents", json=body)
+        return await self.request_object("POST", "/_mock/documents", json=body)
 
     async def press(self, chat_id: int, from_id: int, message_id: int, data: str) -> str:
         body = {"chat_id": chat_id, "from_id": from_id, "message_id": message_id, "data": data}
-        result = await self.request("POST", "/_mock/callbacks", json=body)
+        result = await self.request_object("POST", "/_mock/callbacks", json=body)
         return str(result["callback_query_id"])
 
     async def callback(self, callback_id: str, *, wait: float = 0.0) -> dict[str, Any]:
-        return await self.request(
+        return await self.request_object(
             "GET", f"/_mock/callbacks/{callback_id}", params={"wait": wait}, timeout=wait + 10
         )
 
@@ -164,7 +178,7 @@ class MockClient:
         since_version: int | None = None,
     ) -> dict[str, Any]:
         params = {"after_id": after_id, "wait": wait, "since_version": since_version}
-        return await self.request(
+        return await self.request_object(
             "GET", f"/_mock/chats/{chat_id}/messages", params=params, timeout=wait + 10
         )
 
@@ -200,10 +214,12 @@ class MockClient:
         **options: Any,
     ) -> dict[str, Any]:
         body = {"method": method, "error_code": error_code, "times": times, **options}
-        return await self.request("POST", "/_mock/faults", json=body)
+        return await self.request_object("POST", "/_mock/faults", json=body)
 
     async def limits(self, enabled: bool, **settings: Any) -> dict[str, Any]:
-        return await self.request("POST", "/_mock/limits", json={"enabled": enabled, **settings})
+        return await self.request_object(
+            "POST", "/_mock/limits", json={"enabled": enabled, **settings}
+        )
 
     async def stats(self) -> dict[str, Any]:
-        return await self.request("GET", "/_mock/stats")
+        return await self.request_object("GET", "/_mock/stats")

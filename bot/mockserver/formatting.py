@@ -136,7 +136,8 @@ class _HtmlParser:
         return index
 
     def _attributes(self, index: int, tag_start: int) -> tuple[int, dict[str, str]]:
-        source, attrs = self.source, {}
+        source = self.source
+        attrs: dict[str, str] = {}
         while True:
             while index < len(source) and source[index].isspace():
                 index += 1

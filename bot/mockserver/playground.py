@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from aiohttp import web
@@ -11,7 +12,7 @@ def playground_html() -> str:
     return resources.files(__package__).joinpath("playground.html").read_text(encoding="utf-8")
 
 
-def playground_handler() -> web.RequestHandler:
+def playground_handler() -> Callable[[web.Request], Awaitable[web.Response]]:
     page = playground_html()  # read once; the file ships with the package and never changes
 
     async def handle(request: web.Request) -> web.Response:

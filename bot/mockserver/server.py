@@ -136,7 +136,8 @@ async def serve_forever(host: str, port: int, *, token: str | None = None) -> No
     server = MockServer(host, port, token=token)
     base_url = await server.start()
     log.info("mock chat server on %s (playground: %s/)", base_url, base_url)
-    print(f"Mock chat server: {base_url}  (Bot API: {base_url}/bot<TOKEN>/, playground: /)")
+    print(f"Mock chat server: {base_url}/bot<TOKEN>/<method>", flush=True)
+    print(f"Playground: {base_url}/", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
