@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ BUTTON_ACTIONS = frozenset(
 )
 
 dumps = partial(json.dumps, ensure_ascii=False)
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -135,6 +137,8 @@ def read_formatted(
     if raw is None:
         return None, None
     entities = call.params.get_json(entities_key)
+    if entities is not None and not isinstance(entities, list):
+        raise bad_request(f"can't parse {entities_key} JSON object")
     return raw, format_text(raw, call.params.get_str("parse_mode"), entities)
 
 
@@ -192,8 +196,9 @@ def read_reply_target(call: Call, chat: MockChat) -> StoredMessage | None:
     allow_missing = call.params.get_bool("allow_sending_without_reply")
     parameters = call.params.get_json("reply_parameters")
     if isinstance(parameters, dict):
-        reply_id = int(parameters["message_id"]) if "message_id" in parameters else reply_id
-        allow_missing = bool(parameters.get("allow_sending_without_reply", allow_missing))
+        nested = Params(parameters)
+        reply_id = nested.get_int("message_id", reply_id)
+        allow_missing = nested.get_bool("allow_sending_without_reply", allow_missing)
     if reply_id is None:
         return None
     target = call.state.get_message(chat.id, reply_id)
@@ -709,11 +714,16 @@ async def handle_bot_request(
     given = request.match_info["token"]
     if not token_allowed(given, token):
         return error_response(state, BotApiError(401, "Unauthorized"))
+    method = request.match_info["method"]
     try:
         params = await read_params(request)
-        result = await execute(state, pusher, given, request.match_info["method"], params)
+        result = await execute(state, pusher, given, method, params)
     except BotApiError as error:
         return error_response(state, error)
+    except Exception:
+        # A mock bug must still look like Telegram to the client, and be loud in the log.
+        log.exception("mock Bot API method %s failed", method)
+        return error_response(state, BotApiError(500, "Internal Server Error"))
     return web.json_response({"ok": True, "result": result}, dumps=dumps)
 
 

@@ -132,6 +132,16 @@ async def test_reply_keyboards_are_accepted_but_not_echoed(
             400,
             "Bad Request: message to be replied not found",
         ),
+        (
+            {"chat_id": 42, "text": "x", "reply_parameters": {"message_id": "abc"}},
+            400,
+            'Bad Request: field "message_id" must be a valid Number',
+        ),
+        (
+            {"chat_id": 42, "text": "x", "entities": {"type": "bold"}},
+            400,
+            "Bad Request: can't parse entities JSON object",
+        ),
     ],
 )
 async def test_send_message_errors(
@@ -172,6 +182,16 @@ async def test_reply_embeds_the_replied_message(
     )
     assert sent["reply_to_message"]["message_id"] == asked["message_id"]
     assert sent["reply_to_message"]["text"] == "Hạn nộp báo cáo?"
+
+
+async def test_missing_reply_target_can_be_allowed(api: BotApi, people: dict[str, int]) -> None:
+    sent = await api.ok(
+        "sendMessage",
+        chat_id=42,
+        text="vẫn gửi",
+        reply_parameters={"message_id": 99, "allow_sending_without_reply": True},
+    )
+    assert "reply_to_message" not in sent
 
 
 # -- editing and deleting -------------------------------------------------------------------
