@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bot.services.faq.batch import match_record
+from bot.services.faq.catalogue import Catalogue, Procedure
+from bot.services.faq.matcher import Matcher, MatcherConfig
+from bot.services.faq.policy import VIETNAM_TZ, Policy
+from tests.faq.conftest import LOCAL_DEV, SHARED_DEV, read_dev
+
+AT = datetime(2020, 4, 6, 9, 0, tzinfo=VIETNAM_TZ)
+DEV = read_dev()
+
+
+@pytest.mark.parametrize("row", DEV, ids=[r["q"] for r in DEV])
+def test_every_dev_question(matcher: Matcher, policy: Policy, row: dict[str, Any]) -> None:
+    record = match_record(matcher, policy, row["q"], AT)
+    expected = [e for e in row["expect"] if e != "none"]
+    if expected:
+        assert record["id"] in expected
+    else:
+        assert record["kind"] == "none" and record["id"] is None
+    if "accepted" in row:
+        assert record["accepted"] is row["accepted"]
+
+
+def test_dev_copy_is_current() -> None:
+    if not SHARED_DEV.exists():
+        pytest.skip("shared/ is not beside the repository")
+    assert LOCAL_DEV.read_text(encoding="utf-8") == SHARED_DEV.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("lam giay khai sinh cho con", "khai-sinh"),
+        ("ddang kys khai sinhf", "khai-sinh"),
+        ("khai sin cho con", "khai-sinh"),  # typo corrected against the vocabulary
+        ("khaisinh cho be", "khai-sinh"),  # run-together words split
+        ("cho em hỏi làm CMND ở đâu ạ", "cccd"),
+        ("đổi bằng lái xe ô tô", "doi-gplx"),
+        ("cấp sổ hồng", "gcn-qsdd"),
+        ("ĐKKD hộ cá thể", "dang-ky-ho-kinh-doanh"),
+        ("1.001193", "khai-sinh"),  # national code
+        ("chào ad, cho hỏi đăng ký tạm trú", "tam-tru"),  # greeting inside a question
+    ],
+)
+def test_colloquial_questions(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected
+    assert result.kind in ("procedure", "topic")
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("xin chào", "greeting"),
+        ("Chào ad", "greeting"),
+        ("hi", "greeting"),
+        ("cảm ơn ad nhiều", "thanks"),
+        ("thanks", "thanks"),
+        ("tks", "thanks"),
+    ],
+)
+def test_greetings_and_thanks(matcher: Matcher, question: str, kind: str) -> None:
+    result = matcher.match(question)
+    assert result.kind == kind and result.best is None
+
+
+def test_greeting_is_none_in_the_batch(matcher: Matcher, policy: Policy) -> None:
+    record = match_record(matcher, policy, "xin chào", AT)
+    assert record["kind"] == "none" and record["id"] is None and record["accepted"] is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["giá vàng hôm nay", "thời tiết ngày mai thế nào", "kết quả bóng đá tối qua", "ok", "???"],
+)
+def test_out_of_scope_is_none(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind == "none" and result.best is None and not result.confident
+
+
+def test_ambiguous_question_offers_alternatives(matcher: Matcher) -> None:
+    # "bằng lái" fits renewing and replacing a lost licence equally well.
+    result = matcher.match("bằng lái")
+    assert result.ambiguous and not result.confident
+    ids = [entry.id for entry, _ in result.alternatives[:2]]
+    assert set(ids) == {"doi-gplx", "cap-lai-gplx"}
+
+
+def test_clear_question_is_confident(matcher: Matcher) -> None:
+    result = matcher.match("đăng ký khai sinh cho con")
+    assert result.confident and not result.ambiguous
+    assert result.alternatives[0][0].id == "khai-sinh"
+    assert result.score >= result.alternatives[1][1]
+
+
+def test_subset_does_not_tie(matcher: Matcher) -> None:
+    # token_set_ratio would give 100 to every entry containing "tạm trú".
+    result = matcher.match("tạm trú")
+    scores = dict((e.id, s) for e, s in result.alternatives)
+    assert result.best is not None and result.best.id == "tam-tru"
+    assert scores["tam-tru"] > scores["gia-han-tam-tru"]
+
+
+def test_threshold_is_configurable(catalogue: Catalogue) -> None:
+    strict = Matcher(catalogue, MatcherConfig(min_score=101.0))
+    assert strict.match("đăng ký khai sinh").kind == "none"
+
+
+def test_batch_record_shape_for_procedure_and_topic(matcher: Matcher, policy: Policy) -> None:
+    record = match_record(matcher, policy, "lam giay khai sinh cho con", AT)
+    assert list(record) == ["query", "kind", "id", "title", "score", "accepted", "postal"]
+    assert record["kind"] == "procedure" and record["id"] == "khai-sinh"
+    assert record["accepted"] is True and record["postal"] is False
+    assert record["title"] == "Đăng ký khai sinh"
+    marriage = match_record(matcher, policy, "đăng ký kết hôn", AT)
+    assert marriage["accepted"] is False and marriage["postal"] is False
+    topic = match_record(matcher, policy, "nhận kết quả qua bưu điện", AT)
+    assert topic["kind"] == "topic" and topic["accepted"] is None and topic["postal"] is None
+    refused = match_record(matcher, policy, "giá vàng hôm nay", AT)
+    assert refused["kind"] == "none" and refused["title"] is None and refused["postal"] is None
+
+
+def test_small_custom_catalogue(catalogue: Catalogue) -> None:
+    # The matcher works on whatever catalogue an agency imports.
+    only = Catalogue(tuple(p for p in catalogue.procedures if isinstance(p, Procedure))[:3], ())
+    result = Matcher(only).match("khai tu")
+    assert result.best is not None and result.best.id == "khai-tu"

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.services.faq.normalize import (
+    fold,
+    is_syllable,
+    normalize,
+    repair_telex,
+    strip_courtesy,
+    tokens_of,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Đăng Ký Khai Sinh", "dang ky khai sinh"),  # case, marks, đ
+        ("ĐĂNG KÝ", "dang ky"),
+        ("Cha, mẹ, con!", "cha me con"),  # punctuation
+    ],
+)
+def test_fold_and_punctuation(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+def test_windows_1258_decomposed_marks_equal_precomposed() -> None:
+    # Windows-1258 writes tones as combining marks; after folding they must match.
+    decomposed = "khai sinh".replace("a", "a\u0301")
+    assert fold(decomposed) == "khai sinh"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("làm CMND", "cmnd"),
+        ("cấp chứng minh nhân dân", "cap cmnd"),  # long form contracted, "minh" ≠ filler
+        ("làm CCCD", "cancuoc cong dan"),
+        ("thẻ căn cước", "cancuoc"),
+        ("đổi GPLX", "doi giay phep lai xe"),
+        ("đổi bằng lái", "doi giay phep lai xe"),
+        ("ĐKKD hộ cá thể", "dang ky kinh doanh ho ca the"),
+        ("cấp sổ đỏ", "cap giay chung nhan quyen su dung dat"),
+        ("sổ hồng", "giay chung nhan quyen su dung dat"),
+        ("giấy chứng nhận QSDĐ", "giay chung nhan quyen su dung dat"),
+        ("dk tạm trú", "dang ky tam tru"),
+        ("đk kết hôn", "dang ky ket hon"),
+        ("ks cho bé", "khai sinh be"),
+        ("đăng kí kết hôn", "dang ky ket hon"),  # kí/ký spelling variant
+    ],
+)
+def test_abbreviations_and_slang(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("khai sinhf", "khai sinh"),
+        ("ddang kys khai sinh", "dang ky khai sinh"),
+        ("ddawng kys keets hoon", "dang ky ket hon"),
+        ("thuwowngf truws", "thuong tru"),
+        ("lis lichj tuw phaps", "ly lich tu phap"),
+    ],
+)
+def test_telex_leftovers(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+def test_telex_repair_leaves_valid_syllables_and_codes_alone() -> None:
+    assert repair_telex("sinh") == "sinh"
+    assert repair_telex("covid") == "covid"  # not a syllable before or after
+    # Abbreviations are expanded before Telex repair, so the "x" of GPLX survives.
+    assert "giay phep lai xe" in normalize("gplx")
+    assert is_syllable("nghieng") and not is_syllable("kys")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cho em hỏi đăng ký khai sinh ở đâu ạ", "dang ky khai sinh"),
+        ("đăng ký kết hôn có được tiếp nhận không", "dang ky ket hon"),
+        ("kết hôn còn làm được ko ad", "ket hon"),
+        ("thủ tục tạm trú cần gì", "tam tru"),
+    ],
+)
+def test_filler_words_and_question_frames_dropped(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("chứng thực bản sao", "ban sao"),  # "bản" ≠ filler "bạn", "sao" ≠ "sao?"
+        ("chứng thực di chúc", "di chuc"),  # "di" ≠ "đi"
+        ("thế chấp để vay vốn", "vay von"),  # "vay" ≠ "vậy"
+        ("giấy phép xây nhà", "nha"),  # "nhà" ≠ "nha"
+    ],
+)
+def test_content_words_that_look_like_fillers_survive(text: str, kept: str) -> None:
+    assert kept in normalize(text)
+
+
+def test_courtesy_phrases_detected() -> None:
+    rest, greeted, thanked = strip_courtesy(tokens_of("xin chào ad, cảm ơn", drop_fillers=False))
+    assert greeted and thanked
+    assert rest == ["admin"]
+    rest, greeted, thanked = strip_courtesy(tokens_of("làm khai sinh", drop_fillers=False))
+    assert not greeted and not thanked and rest == ["lam", "khai", "sinh"]
