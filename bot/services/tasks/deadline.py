@@ -212,6 +212,7 @@ _VI_MONTH_WORDS: Final = MappingProxyType(
     }
 )  # fmt: skip
 _VI_MONTH_RE: Final = _words(*(w for w in _VI_MONTH_WORDS if w == unicodedata.normalize("NFC", w)))
+_RANGE_UNITS: Final = _words("tuần", "tháng", "năm", "ngày", "giờ")
 _THU = _words("thứ")
 _NGAY = _words("ngày")
 _THANG = _words("tháng")
@@ -263,8 +264,9 @@ _TOKEN_RE: Final = re.compile(
             # "15 April", "the 15th of April 2020"
             rf"(?P<endm>(?:the\s+)?(?P<endm_d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?"
             rf"(?P<endm_mon>{_MONTH_RE})\.?(?:,?\s+(?P<endm_y>\d{{4}}))?(?!\w))",
-            # "ngày 20": a day of this (or next) month
-            rf"(?P<dom>{_NGAY}\s+(?P<dom_d>\d{{1,2}})(?![\w/.\-:]|\s*(?:{_THANG}|h\b|:)))",
+            # "ngày 20", "the 20th": a day of this (or next) month
+            rf"(?P<dom>{_NGAY}\s+(?P<dom_d>\d{{1,2}})(?![\w/.\-:]|\s*(?:{_THANG}|h\b|:))"
+            r"|(?:the\s+)?(?P<dom_d2>\d{1,2})(?:st|nd|rd|th)(?!\w))",
             # "thứ 6", "thứ sáu", "thu 6", "chủ nhật", "T6", "CN", optionally "tới"/"này"
             rf"(?P<vwd>(?:{_THU}\s*(?P<vwd_n>[2-7])(?!{_MONEY_AFTER})"
             rf"|{_THU}\s+(?P<vwd_w>{_words('hai', 'ba', 'tư', 'năm', 'sáu', 'bảy', 'bẩy')})"
@@ -295,7 +297,9 @@ _TOKEN_RE: Final = re.compile(
             rf"(?P<per>(?P<per_w>{_words('sáng', 'trưa', 'chiều', 'tối', 'đêm')}"
             r"|morning|afternoon|evening|night)(?!\w))",
             # Markers that introduce a deadline; stripped together with it.
-            rf"(?P<mark>(?:{_words('thời hạn pháp lý', 'thời hạn', 'hạn chót', 'hạn cuối')}"
+            # "hạn cuối" (final deadline) but not the "hạn" + "cuối năm" of "hạn cuối năm"
+            rf"(?P<mark>(?:{_words('hạn cuối')}(?!\s+{_RANGE_UNITS})"
+            rf"|{_words('thời hạn pháp lý', 'thời hạn', 'hạn chót')}"
             rf"|{_words('hạn nộp', 'hạn hoàn thành', 'hạn xử lý', 'hạn trả lời', 'hạn')}"
             rf"|{_words('chậm nhất là', 'chậm nhất', 'muộn nhất là', 'muộn nhất')}"
             rf"|{_words('trễ nhất là', 'trễ nhất', 'trước', 'trong', 'đến')}"
@@ -345,7 +349,7 @@ _VI_HINT_RE: Final = re.compile(
     re.IGNORECASE,
 )
 _DATE_VOCAB_RE: Final = re.compile(
-    rf"\d|\b(?:{_MONTH_RE}|{_WEEKDAY_EN_RE}|next|end|week|month|year|noon|midnight|tomorrow"
+    rf"\d|\b(?:{_MONTH_RE}|{_WEEKDAY_EN_RE}|next|end|week|fortnight|month|year|noon|tomorrow"
     rf"|today|{_words('tháng', 'tuần', 'năm', 'tết', 'rằm')})\b",
     re.IGNORECASE,
 )
@@ -501,13 +505,10 @@ class _Reader:
             weak = weak or bool(m.group("vwd_t"))
         elif kind == "ewd":
             weak = m.group("ewd_d").lower() in _WEEKDAY_EN_WEAK and not m.group("ewd_mod")
-        elif kind in ("dmy", "dmy2", "vnd", "iso"):
+        elif kind in _DATE_KINDS:
             if self._prev_word(m.start()) in _NUMBER_HEADS:
-                return None
+                return None  # "công văn số 15/4" is a document number
             if self._explicit_date(kind, m) is None and not self._yearless_valid(kind, m):
-                return None
-        elif kind in ("enmd", "endm", "dom"):
-            if not self._yearless_valid(kind, m):
                 return None
         elif kind == "tm":
             if self._clock_parts(m) is None:
@@ -790,7 +791,7 @@ class _Reader:
             return self._weekday_anchor(weekday_token, week)
         if week is not None:
             monday = self._monday() + timedelta(weeks=week)
-            if week == 0:
+            if week != 1:  # this week / last week: only its end makes sense as a deadline
                 return _Anchor(monday + timedelta(days=4))
             return _Anchor(monday + timedelta(days=4), extra=(monday,), reasons=(WEEK_ONLY,))
         # Only a time or a part of the day: today, or tomorrow if that is past.
@@ -918,7 +919,7 @@ class _Reader:
         if kind == "iso":
             return int(m.group("iso_d")), int(m.group("iso_m")), int(m.group("iso_y"))
         if kind == "dom":
-            return int(m.group("dom_d")), 0, None
+            return int(m.group("dom_d") or m.group("dom_d2")), 0, None
         if kind in ("enmd", "endm"):
             month = _MONTHS_EN.get(m.group(f"{kind}_mon").lower(), 0)
             year = m.group(f"{kind}_y")
