@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=getattr(args, "log_level", None) or logging.INFO,
+        level=os.environ.get("CONGVU_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
@@ -55,7 +56,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"congvu: {exc}", file=sys.stderr)
         return exc.code
     return int(result or 0)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -155,11 +155,15 @@ class Ctx:
         )
 
     async def send(self, chat: ChatRef, message: OutMessage) -> SentRef:
+        # Commit before we speak: a message saying "saved" must never be followed by a
+        # rollback, and no database lock is held while waiting on the chat platform.
+        await self.sessions.commit()
         ref = await self.app.delivery.send(chat, message)
         self.sent.append(ref)
         return ref
 
     async def edit(self, ref: SentRef, text: str, buttons: Keyboard = ()) -> None:
+        await self.sessions.commit()
         await self.app.delivery.edit(ref, OutMessage(text, buttons))
 
     async def edit_origin(self, text: str, buttons: Keyboard = ()) -> None:

@@ -84,7 +84,7 @@ class Dispatcher:
         ctx: Ctx | None = None
         sessions = SessionSource(self.app.db.sessions)
         try:
-            actor = await self._actor(sessions, incoming, now)
+            actor = await self._actor(incoming, now)
             ctx = Ctx(self.app, incoming, actor, sessions, Flow(sessions, incoming, now), now)
             handled = await self._route(ctx)
             await sessions.commit()
@@ -108,12 +108,14 @@ class Dispatcher:
         finally:
             await sessions.close()
 
-    async def _actor(self, sessions: SessionSource, incoming: Incoming, now: datetime) -> Actor:
+    async def _actor(self, incoming: Incoming, now: datetime) -> Actor:
         sender = incoming.sender
         cache = self.app.actors
         profile = cache.get(incoming.channel, sender.user_id, sender.username, sender.first_name)
         if profile is None:
-            profile = await self._load_profile(sessions.session, incoming, now)
+            # Its own short transaction: a first contact's insert must not wait for the handler.
+            async with self.app.db.transaction() as session:
+                profile = await self._load_profile(session, incoming, now)
             cache.put(incoming.channel, sender.user_id, profile)
         language = self.app.i18n.pick_language(
             profile.person_language,
