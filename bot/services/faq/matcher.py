@@ -30,6 +30,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from operator import itemgetter
 from typing import Literal
 
@@ -47,7 +48,7 @@ _NATIONAL_CODE = re.compile(r"\b\d\.\d{6}\b")
 class MatcherConfig:
     """Thresholds tuned on the ``tune`` split of benchmarks/data/faq_labelled.jsonl."""
 
-    min_score: float = 61.0  # below: "not sure" (kind none)
+    min_score: float = 62.5  # below: "not sure" (kind none)
     confident_score: float = 75.0  # at or above, with a clear gap: one answer
     ambiguity_gap: float = 4.0  # top two closer than this: ask which one
     max_candidates: int = 25
@@ -59,6 +60,9 @@ class MatcherConfig:
     # When a whole multi-word alias appears as a phrase in the question ("… đăng ký
     # kết hôn tuần sau được không"), extra words around it matter much less.
     phrase_recall_beta: float = 2.0
+    # Share of the score lost when the question has the alias's words only in the
+    # opposite order ("đói quá" is not "quá đời"; "nuôi chó con" is not "con nuôi").
+    order_penalty: float = 0.3
     fuzzy_weight: float = 0.1
     # share of precision measured on the alias itself (the rest: on the whole entry)
     alias_precision_share: float = 0.5
@@ -83,6 +87,7 @@ class _Alias:
     text: str
     tokens: frozenset[str]
     weight: float  # summed IDF of its tokens
+    pairs: tuple[tuple[str, str], ...]  # consecutive words, for word-order checks
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,8 @@ class Matcher:
         postings: dict[str, list[int]] = {}
         for index, (entry, aliases) in enumerate(raw):
             built = tuple(
-                _Alias(text, toks, sum(self._idf[t] for t in toks)) for text, toks in aliases
+                _Alias(text, toks, sum(self._idf[t] for t in toks), _pairs(text.split()))
+                for text, toks in aliases
             )
             vocabulary = frozenset().union(*(a.tokens for a in built)) if built else frozenset()
             self._entries.append(_IndexedEntry(entry, built, vocabulary))
@@ -207,7 +213,7 @@ class Matcher:
             corrected.extend(self._correct(tok))
         query = list(dict.fromkeys(corrected))  # keep order, drop repeats
         normalized = " ".join(query)
-        ranked = self._rank(query, normalized)
+        ranked = self._rank(query, normalized, corrected)
         if not ranked:
             return MatchResult("none", None, 0.0, (), False, False, normalized)
 
@@ -263,7 +269,7 @@ class Matcher:
         top = heapq.nlargest(limit, scores.items(), key=itemgetter(1))
         return [index for index, _ in top]
 
-    def _rank(self, query: Sequence[str], normalized: str) -> list[_Scored]:
+    def _rank(self, query: Sequence[str], normalized: str, words: Sequence[str]) -> list[_Scored]:
         cfg = self.config
         qset = frozenset(query)
         q_weight = sum(self._weight(t) for t in qset)
@@ -271,6 +277,13 @@ class Matcher:
         phrase_beta2 = cfg.phrase_recall_beta**2
         fw = cfg.fuzzy_weight
         padded = f" {normalized} "
+        # A word may occur twice ("bé mới sinh … khai sinh"): order is kept if some
+        # occurrence of the first word precedes some occurrence of the second.
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for i, tok in enumerate(words):
+            first.setdefault(tok, i)
+            last[tok] = i
         scored: list[_Scored] = []
         for index in self._candidates(query):
             item = self._entries[index]
@@ -286,6 +299,10 @@ class Matcher:
                 share = cfg.alias_precision_share
                 precision = share * (shared_weight / q_weight) + (1 - share) * explained
                 lexical = (1 + beta2) * precision * recall / (beta2 * precision + recall)
+                # Only a full reversal is penalised: context words before the procedure
+                # ("bé mới sinh … khai sinh") break some pairs without changing meaning.
+                if len(shared) > 1 and _order(alias.pairs, first, last) == 0.0:
+                    lexical *= 1.0 - cfg.order_penalty
                 phrase = recall == 1.0 and len(alias.tokens) > 1 and f" {alias.text} " in padded
                 # Even a perfect fuzzy score could not beat this entry's best alias.
                 if not phrase and 100.0 * ((1 - fw) * lexical + fw) < best[0]:
@@ -315,6 +332,22 @@ class _Scored:
     score: float  # ranks entries against each other
     support: float  # decides whether the best entry is an answer at all
     tie: tuple[float, int]
+
+
+def _pairs(words: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    return tuple(pairwise(words))
+
+
+def _order(pairs: Sequence[tuple[str, str]], first: dict[str, int], last: dict[str, int]) -> float:
+    """Share of the alias's consecutive word pairs that keep their order in the question
+    (pairs with a word missing from the question are not judged)."""
+    judged = kept = 0
+    for left, right in pairs:
+        a, b = first.get(left), last.get(right)
+        if a is not None and b is not None and left != right:
+            judged += 1
+            kept += a < b
+    return kept / judged if judged else 1.0
 
 
 def _kind(entry: Entry) -> MatchKind:
