@@ -21,7 +21,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.mockserver.server import MockServer  # noqa: E402
+from bot.mockserver.server import MockServer
 
 TOKEN = "123456789:bench-token"
 COMMANDS = ("/start", "/help", "/me")

@@ -29,11 +29,14 @@ from aiogram.types import (
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.channels.telegram_update import TELEGRAM, incoming_from_update, inline_keyboard
+from bot.channels.telegram_update import (
+    TELEGRAM,
+    command_menu,
+    incoming_from_update,
+    inline_keyboard,
+)
 from bot.core.dispatcher import Dispatcher as CoreDispatcher
 from bot.core.events import CallbackAnswer, ChatRef, OutMessage, SentRef
-from bot.core.i18n import Translator
-from bot.core.router import RouteTable
 from bot.delivery.errors import NotModified, Rejected, RetryAfter, Transient, Unreachable
 
 log = logging.getLogger(__name__)
@@ -123,14 +126,6 @@ def make_bot(token: str, api_url: str) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
-def command_menu(routes: RouteTable, i18n: Translator, lang: str) -> list[BotCommand]:
-    return [
-        BotCommand(command=route.names[0], description=i18n.gettext(lang, route.description_key))
-        for route in routes.menu
-        if route.description_key
-    ]
-
-
 class AiogramRuntime:
     """Owns the aiogram Bot and Dispatcher; feeds every update to our core."""
 
@@ -171,7 +166,9 @@ class AiogramRuntime:
         i18n = self.core.app.i18n
         default = self.core.app.settings.default_language
         for lang in i18n.languages:
-            menu = command_menu(routes, i18n, lang)
+            menu = [
+                BotCommand(command=c, description=d) for c, d in command_menu(routes, i18n, lang)
+            ]
             code = None if lang == default else lang
             for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
                 await self.bot.set_my_commands(menu, scope=scope, language_code=code)

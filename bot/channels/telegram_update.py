@@ -16,6 +16,8 @@ from bot.core.events import (
     ReplyTo,
     Sender,
 )
+from bot.core.i18n import Translator
+from bot.core.router import RouteTable
 
 TELEGRAM = ChannelName.TELEGRAM.value
 
@@ -108,3 +110,12 @@ def inline_keyboard(buttons: Keyboard) -> dict[str, Any] | None:
         if out:
             rows.append(out)
     return {"inline_keyboard": rows} if rows else None
+
+
+def command_menu(routes: RouteTable, i18n: Translator, lang: str) -> list[tuple[str, str]]:
+    """(command, description) pairs for setMyCommands in one language."""
+    return [
+        (route.names[0], i18n.gettext(lang, route.description_key))
+        for route in routes.menu
+        if route.description_key
+    ]

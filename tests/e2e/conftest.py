@@ -33,8 +33,20 @@ async def chat(mock: MockServer) -> AsyncIterator[MockChatClient]:
 
 
 @pytest.fixture
-def bot_settings(settings: Settings, mock: MockServer) -> Settings:
-    return settings.model_copy(update={"telegram_token": TOKEN, "telegram_api_url": mock.base_url})
+def runtime() -> str:
+    """The Telegram runtime; a test module overrides this fixture to run on both."""
+    return "aiogram"
+
+
+@pytest.fixture
+def bot_settings(settings: Settings, mock: MockServer, runtime: str) -> Settings:
+    return settings.model_copy(
+        update={
+            "telegram_token": TOKEN,
+            "telegram_api_url": mock.base_url,
+            "telegram_runtime": runtime,
+        }
+    )
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
-"""The real aiogram runtime against the mock chat server over HTTP."""
+"""The real Telegram runtimes (aiogram and python-telegram-bot) against the mock over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from bot.clock import ManualClock
@@ -12,6 +13,12 @@ from bot.config import Settings
 from bot.runner import RunningBot, start_bot
 from storage.models import Identity
 from tests.chat import MockChatClient
+
+
+@pytest.fixture(params=["aiogram", "ptb"])
+def runtime(request: pytest.FixtureRequest) -> str:
+    """Both Telegram runtimes run the same handlers and must behave the same."""
+    return str(request.param)
 
 
 async def test_start_in_vietnamese_and_english(bot: RunningBot, chat: MockChatClient) -> None:
@@ -91,15 +98,10 @@ async def test_429_is_waited_out_and_the_message_arrives(
 
 
 async def test_webhook_rejects_a_wrong_secret(
-    settings: Settings, mock, chat: MockChatClient, clock: ManualClock
+    bot_settings: Settings, chat: MockChatClient, clock: ManualClock
 ) -> None:
-    configured = settings.model_copy(
-        update={
-            "telegram_token": "123456789:e2e-test-token",
-            "telegram_api_url": mock.base_url,
-            "webhook_secret": "s3cret-token",
-            "webhook_port": 0,
-        }
+    configured = bot_settings.model_copy(
+        update={"webhook_secret": "s3cret-token", "webhook_port": 0}
     )
     running = await start_bot(configured, clock=clock, mode="webhook", schema="create")
     try:

@@ -1,0 +1,232 @@
+"""The second Telegram runtime, on python-telegram-bot 22: same core, same behaviour.
+
+PTB's own rate limiter pauses every request on one 429, so it is not used: our delivery
+layer waits per chat. Polling uses the Updater (never run_polling, which owns signals and
+closes the loop); webhooks are served by our own aiohttp server with the secret check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+from aiohttp import web
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    InlineKeyboardMarkup,
+    InputFile,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+
+from bot.channels.telegram_update import (
+    TELEGRAM,
+    command_menu,
+    incoming_from_update,
+    inline_keyboard,
+)
+from bot.core.dispatcher import Dispatcher as CoreDispatcher
+from bot.core.events import CallbackAnswer, ChatRef, OutMessage, SentRef
+from bot.delivery import errors
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+ALLOWED_UPDATES = ["message", "callback_query"]
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+@contextlib.contextmanager
+def _translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except RetryAfter as exc:
+        raise errors.RetryAfter(_seconds(exc)) from exc
+    except Forbidden as exc:
+        raise errors.Unreachable(exc.message) from exc
+    except BadRequest as exc:
+        if "message is not modified" in exc.message.lower():
+            raise errors.NotModified(exc.message) from exc
+        raise errors.Rejected(exc.message) from exc
+    except (TimedOut, NetworkError) as exc:
+        raise errors.Transient(str(exc)) from exc
+
+
+def _seconds(exc: RetryAfter) -> float:
+    # PTB 22 returns an int and warns that a future version returns a timedelta.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
+class PtbMessenger:
+    channel = TELEGRAM
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.bot = application.bot
+
+    def _markup(self, message: OutMessage) -> InlineKeyboardMarkup | None:
+        raw = inline_keyboard(message.buttons)
+        return InlineKeyboardMarkup.de_json(raw, self.bot) if raw else None
+
+    async def send(self, chat: ChatRef, message: OutMessage) -> SentRef:
+        with _translated_errors():
+            if message.document is not None:
+                sent = await self.bot.send_document(
+                    chat.chat_id,
+                    InputFile(message.document.content, filename=message.document.filename),
+                    caption=message.text or None,
+                    reply_markup=self._markup(message),
+                )
+            elif message.photo is not None:
+                sent = await self.bot.send_photo(
+                    chat.chat_id,
+                    InputFile(message.photo.content, filename=message.photo.filename),
+                    caption=message.text or None,
+                    reply_markup=self._markup(message),
+                )
+            else:
+                sent = await self.bot.send_message(
+                    chat.chat_id,
+                    message.text,
+                    reply_markup=self._markup(message),
+                    disable_web_page_preview=message.disable_preview,
+                )
+        return SentRef(chat, str(sent.message_id))
+
+    async def edit(self, ref: SentRef, message: OutMessage) -> None:
+        with _translated_errors():
+            await self.bot.edit_message_text(
+                message.text,
+                chat_id=ref.chat.chat_id,
+                message_id=int(ref.message_id),
+                reply_markup=self._markup(message),
+                disable_web_page_preview=message.disable_preview,
+            )
+
+    async def delete(self, ref: SentRef) -> None:
+        with _translated_errors():
+            await self.bot.delete_message(ref.chat.chat_id, int(ref.message_id))
+
+    async def answer_callback(self, callback_id: str, answer: CallbackAnswer) -> None:
+        with _translated_errors():
+            await self.bot.answer_callback_query(
+                callback_id, text=answer.text, show_alert=answer.alert
+            )
+
+    async def download(self, file_id: str) -> bytes:
+        with _translated_errors():
+            file = await self.bot.get_file(file_id)
+            return bytes(await file.download_as_bytearray())
+
+
+class PtbRuntime:
+    """Owns the PTB Application; feeds every update to our core."""
+
+    def __init__(self, core: CoreDispatcher, token: str, api_url: str) -> None:
+        self.core = core
+        base = api_url.rstrip("/")
+        self.application = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(f"{base}/bot")
+            .base_file_url(f"{base}/file/bot")
+            .defaults(Defaults(parse_mode="HTML"))
+            .concurrent_updates(True)
+            .get_updates_read_timeout(15)
+            .build()
+        )
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.messenger = PtbMessenger(self.application)
+        self.username = ""
+        self._web: web.AppRunner | None = None
+        self._secret = ""
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        incoming = incoming_from_update(update.to_dict(), self.username)
+        if incoming is None:
+            return
+        outcome = await self.core.handle(incoming)
+        if incoming.callback_id is not None:
+            answer = outcome.callback_answer or CallbackAnswer()
+            try:
+                await self.core.app.delivery.answer_callback(TELEGRAM, incoming.callback_id, answer)
+            except Exception:
+                log.warning("could not answer callback %s", incoming.callback_id, exc_info=True)
+
+    async def prepare(self) -> None:
+        await self.application.initialize()
+        self.username = self.application.bot.username or ""
+        self.core.app.bot_username = self.username
+        self.core.app.delivery.register(self.messenger)
+        await self._set_commands()
+        await self.application.start()
+
+    async def _set_commands(self) -> None:
+        i18n = self.core.app.i18n
+        default = self.core.app.settings.default_language
+        for lang in i18n.languages:
+            menu = [BotCommand(c, d) for c, d in command_menu(self.core.routes, i18n, lang)]
+            code = None if lang == default else lang
+            for scope in (BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()):
+                await self.application.bot.set_my_commands(menu, scope=scope, language_code=code)
+
+    async def start_polling(self) -> None:
+        await self.prepare()
+        assert self.application.updater is not None
+        # PTB deletes any webhook itself when polling starts.
+        await self.application.updater.start_polling(
+            timeout=10, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+        )
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if self._secret and not secrets.compare_digest(given, self._secret):
+            return web.Response(status=401, text="Unauthorized")
+        try:
+            data = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="Bad Request")
+        update = Update.de_json(data, self.application.bot)
+        # Answer Telegram at once; the update is handled in the background.
+        await self.application.update_queue.put(update)
+        return web.Response(text="ok")
+
+    async def start_webhook(
+        self, *, public_url: str, secret: str, host: str, port: int, path: str = WEBHOOK_PATH
+    ) -> int:
+        await self.prepare()
+        self._secret = secret
+        app = web.Application()
+        app.router.add_post(path, self._webhook)
+        self._web = web.AppRunner(app)
+        await self._web.setup()
+        site = web.TCPSite(self._web, host, port)
+        await site.start()
+        bound = int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        await self.application.bot.set_webhook(
+            public_url or f"http://{host}:{bound}{path}",
+            secret_token=secret or None,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        return bound
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self._web is not None:
+            await self._web.cleanup()
+            self._web = None
+        if self.application.running:
+            await self.application.stop()
+        with contextlib.suppress(RuntimeError, asyncio.CancelledError):
+            await self.application.shutdown()
