@@ -127,3 +127,16 @@ def test_reply_to_a_message_without_text_uses_the_command_text() -> None:
 def test_errors(args: str, reply_text: str | None, code: str, names: list[str]) -> None:
     result = parse_assign(args, now=NOW, tz=HCM, reply_text=reply_text)
     assert result == AssignError(code, names)  # type: ignore[arg-type]
+
+
+def test_mai_opening_the_task_text_is_tomorrow() -> None:
+    # After the mentions "Mai" starts the text: sentence case, not a person.
+    req = parse("@lan Mai nộp báo cáo")
+    assert req.deadline.when == at(15)
+    assert req.text == "nộp báo cáo"
+
+
+def test_mai_inside_the_task_text_is_a_person() -> None:
+    req = parse("@lan Gửi chị Mai bản thảo")
+    assert req.deadline.when is None
+    assert req.text == "Gửi chị Mai bản thảo"

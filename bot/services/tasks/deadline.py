@@ -203,20 +203,22 @@ _WEEKDAY_VI_WORDS: Final = MappingProxyType(
     }
 )  # fmt: skip
 
-_VI_MONTH_WORDS: Final = MappingProxyType(
-    {
-        **{w: n for n, word in enumerate(
-            ["giêng", "hai", "ba", "tư", "năm", "sáu", "bảy", "tám", "chín", "mười",
-             "mười một", "chạp"], 1) for w in (word, _plain(word))},
-        "bẩy": 7, "mười hai": 12, "muoi hai": 12,
-    }
+_VI_MONTHS: Final = (
+    ("giêng", 1), ("hai", 2), ("ba", 3), ("tư", 4), ("năm", 5), ("sáu", 6), ("bảy", 7),
+    ("bẩy", 7), ("tám", 8), ("chín", 9), ("mười", 10), ("mười một", 11), ("mười hai", 12),
+    ("chạp", 12),
 )  # fmt: skip
-_VI_MONTH_RE: Final = _words(*(w for w in _VI_MONTH_WORDS if w == unicodedata.normalize("NFC", w)))
+# "20 tháng tư": keyed by the lower-case form as written, accented or not.
+_VI_MONTH_WORDS: Final = MappingProxyType(
+    {form: n for word, n in _VI_MONTHS for form in (word, _plain(word))}
+)
+_VI_MONTH_RE: Final = _words(*(word for word, _ in _VI_MONTHS))
 _RANGE_UNITS: Final = _words("tuần", "tháng", "năm", "ngày", "giờ")
-_THU = _words("thứ")
-_NGAY = _words("ngày")
-_THANG = _words("tháng")
-_MONEY_AFTER = (
+_THU: Final = _words("thứ")
+_NGAY: Final = _words("ngày")
+_THANG: Final = _words("tháng")
+# "thu 6 triệu": collecting six million, not Friday.
+_MONEY_AFTER: Final = (
     r"\s*(?:" + _words("triệu", "nghìn", "ngàn", "người", "đồng") + r"|tr\b|k\b|đ|vnd|%|[.,]\d)"
 )
 
@@ -257,7 +259,8 @@ _TOKEN_RE: Final = re.compile(
             r"(?P<dmy2_m>\d{1,2})(?P=dmy2_s)(?P<dmy2_y>\d{4})(?![\w/]|[.\-]\d))",
             # "ngày 15 tháng 4 năm 2020", "15 tháng 4"
             rf"(?P<vnd>(?<![\w/.])(?:{_NGAY}\s+)?(?P<vnd_d>\d{{1,2}})\s+{_THANG}\s+"
-            rf"(?P<vnd_m>\d{{1,2}}|{_VI_MONTH_RE})(?:\s*(?:{_words('năm')}\s+|/|,\s*)(?P<vnd_y>\d{{4}}))?(?!\w))",
+            rf"(?P<vnd_m>\d{{1,2}}|{_VI_MONTH_RE})"
+            rf"(?:\s*(?:{_words('năm')}\s+|/|,\s*)(?P<vnd_y>\d{{4}}))?(?!\w))",
             # "April 15", "Apr 15th, 2020"
             rf"(?P<enmd>(?P<enmd_mon>{_MONTH_RE})\.?\s+(?P<enmd_d>\d{{1,2}})(?:st|nd|rd|th)?"
             r"(?:,?\s+(?P<enmd_y>\d{4}))?(?!\w))",
@@ -432,6 +435,16 @@ def _slots_for(kind: str, m: re.Match[str]) -> frozenset[str]:
     return frozenset()
 
 
+def _risky_plain(kind: str, raw: str) -> bool:
+    """An accent-free spelling that is another word ("sang", "toi", "thu", "may", ...)."""
+    if kind not in ("per", "day", "vwd", "enmd", "endm"):
+        return False
+    words = _WORD_RE.findall(raw.lower())
+    if kind == "vwd":
+        words = words[:1]  # only "thu"; a plain modifier ("thứ 6 toi") is harmless
+    return any(w in _RISKY_PLAIN for w in words)
+
+
 def _norm_word(text: str) -> str:
     return " ".join(text.lower().split())
 
@@ -486,12 +499,7 @@ class _Reader:
         return found
 
     def _token(self, kind: str, m: re.Match[str]) -> _Token | None:
-        raw = m.group(0)
-        if (
-            self.has_diacritics
-            and kind in ("per", "day", "vwd", "enmd", "endm")
-            and any(w.lower() in _RISKY_PLAIN for w in _WORD_RE.findall(raw))
-        ):
+        if self.has_diacritics and _risky_plain(kind, m.group(0)):
             return None
         weak = False
         name_like = False
@@ -525,8 +533,8 @@ class _Reader:
             folded = _plain(word).lower()
             if folded in ("nay", "hom qua", "yesterday"):
                 weak = True  # "đơn nhận hôm qua": when it came in, not when it is due
-            elif word == "Mai" and m.start() > 0:
-                name_like = True
+            elif word == "Mai" and self.text[: m.start()].strip(" \t,.:;-"):
+                name_like = True  # a capital "Mai" opening the text is sentence case
             elif word.lower() == "mot":
                 weak = True
         return _Token(kind, m.start(), m.end(), m, weak, name_like, _slots_for(kind, m))
