@@ -9,6 +9,7 @@ from typing import Literal, Protocol
 from bot.app import Application, build_application
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
+from bot.ops import OpsServer
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,17 @@ class RunningBot:
     application: Application
     runtime: Runtime
     webhook_port: int | None = None
+    ops: OpsServer | None = None
+
+    @property
+    def ops_port(self) -> int | None:
+        return self.ops.port if self.ops else None
 
     async def stop(self) -> None:
         try:
             await self.runtime.stop()
+            if self.ops is not None:
+                await self.ops.stop()
         finally:
             await self.application.close()
 
@@ -76,5 +84,15 @@ async def start_bot(
     except BaseException:
         await application.close()
         raise
+    running = RunningBot(application, runtime, port)
+    if settings.ops_port >= 0:
+        running.ops = OpsServer(application.app, settings.ops_host, settings.ops_port)
+        try:
+            await running.ops.start()
+        except OSError as exc:
+            await running.stop()
+            raise ConfigError(
+                f"CONGVU_OPS_PORT: cannot listen on {settings.ops_port}: {exc}"
+            ) from None
     log.info("bot @%s is running (%s)", runtime.username, "webhook" if port else "polling")
-    return RunningBot(application, runtime, port)
+    return running

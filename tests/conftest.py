@@ -40,7 +40,9 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings(database_url=database_url, data_dir=tmp_path, telegram_token="")
+    return load_settings(
+        database_url=database_url, data_dir=tmp_path, telegram_token="", ops_port=0
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from bot.config import Settings
 from bot.core.actors import ActorCache
 from bot.core.i18n import Translator
 from bot.delivery.service import Delivery
+from bot.metrics import Metrics
 from storage.db import Database
 
 T = TypeVar("T")
@@ -24,6 +25,7 @@ class AppContext:
     delivery: Delivery
     bot_username: str = ""
     actors: ActorCache = field(default_factory=ActorCache)
+    metrics: Metrics = field(default_factory=Metrics)
     # Feature services (FAQ index, scheduler hooks, ...) keyed by their type.
     services: dict[type[Any], Any] = field(default_factory=dict)
 

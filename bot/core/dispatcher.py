@@ -70,7 +70,11 @@ class Dispatcher:
         started = time.perf_counter()
         async with self.locks.hold(f"{incoming.channel}:{incoming.chat.chat_id}"):
             outcome = await self._handle(incoming)
-        self.stats.latencies.append(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self.stats.latencies.append(elapsed)
+        metrics = self.app.metrics
+        metrics.latency.labels(incoming.channel).observe(elapsed)
+        metrics.updates.labels(incoming.channel, _outcome_label(outcome)).inc()
         if len(self.stats.latencies) > 10_000:
             del self.stats.latencies[:5_000]
         return outcome
@@ -237,3 +241,11 @@ class Dispatcher:
 
 def _denial_key(actor: Actor, permission: str) -> str:
     return "access.denied.citizen" if actor.is_citizen else f"access.denied.{permission}"
+
+
+def _outcome_label(outcome: Outcome) -> str:
+    if outcome.duplicate:
+        return "duplicate"
+    if outcome.errors:
+        return "refused" if outcome.errors != ["core.apology"] else "failed"
+    return "handled" if outcome.handled else "ignored"
