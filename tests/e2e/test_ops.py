@@ -29,7 +29,7 @@ async def test_healthz_reports_an_unreachable_database(bot: RunningBot) -> None:
     await db.engine.dispose()
     # Point the engine at a folder that does not exist: every connection fails.
     db.engine = create_async_engine("sqlite+aiosqlite:////nonexistent/folder/db.sqlite3")
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"http://127.0.0.1:{bot.ops_port}/healthz") as response:
-            assert response.status == 503
-            assert (await response.json())["checks"]["database"] is False
+    url = f"http://127.0.0.1:{bot.ops_port}/healthz"
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 503
+        assert (await response.json())["checks"]["database"] is False
