@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from bot.config import Settings, load_settings
 from bot.delivery.service import Delivery
 from tests.fakes import FakeMessenger, UpdateFactory
 
-PG_URL = os.environ.get("CONGVU_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_DSN = os.environ.get("CONGVU_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def postgres_answers() -> bool:
@@ -33,9 +34,30 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2020, 4, 14, 2, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'congvu.sqlite3'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Every database test runs on SQLite and on PostgreSQL (a fresh database per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'congvu.sqlite3'}"
+        return
+    if not postgres_answers():
+        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
+    import asyncpg
+
+    name = f"congvu_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 @pytest.fixture
