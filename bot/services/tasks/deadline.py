@@ -71,6 +71,8 @@ PERIOD_DEFAULT: Final = MappingProxyType(
     }
 )
 MAX_CANDIDATES: Final = 4
+MIN_YEAR: Final = 1970
+MAX_YEAR: Final = 2200
 
 # Ambiguity/past reasons, so the bot can phrase its question.
 PAST_ROLLED: Final = "past_rolled"  # literal reading is past; moved to the next occurrence
@@ -518,6 +520,8 @@ class _Reader:
                 return None  # "công văn số 15/4" is a document number
             if self._explicit_date(kind, m) is None and not self._yearless_valid(kind, m):
                 return None
+            if kind == "iso" and m.group("iso_h") and _iso_clock(m) is None:
+                return None
         elif kind == "tm":
             if self._clock_parts(m) is None:
                 return None
@@ -579,7 +583,7 @@ class _Reader:
                 cluster = cluster[1:]
         if not any(t.kind in _CONTENT_KINDS for t in cluster):
             return []
-        # Leading glue without a marker ("vào 9h") is stripped too: it reads naturally.
+        # Leading glue ("vào 9h") stays in the phrase, so it leaves the task text with it.
         return cluster
 
     @staticmethod
@@ -726,8 +730,9 @@ class _Reader:
         tm = by_kind.get("tm")
         iso = by_kind.get("iso")
         if iso is not None and iso.match.group("iso_h"):
-            hour, minute = int(iso.match.group("iso_h")), int(iso.match.group("iso_mi"))
-            return [_Clock(hour, minute)], [], False
+            clock = _iso_clock(iso.match)
+            assert clock is not None  # filtered when the token was made
+            return [clock], [], False
         if tm is None:
             default = PERIOD_DEFAULT.get(period or "", END_OF_WORKDAY)
             return [_Clock(default.hour, default.minute)], [], True
@@ -939,14 +944,14 @@ class _Reader:
             return int(m.group("vnd_d")), month, int(year_text) if year_text else None
         year_text = m.group(f"{kind}_y")
         year = int(year_text) if year_text else None
-        if year is not None and year < 100:
-            year += 2000
+        if year is not None and len(year_text) == 2:
+            year += 2000  # "15/4/20"
         return int(m.group(f"{kind}_d")), int(m.group(f"{kind}_m")), year
 
     def _explicit_date(self, kind: str, m: re.Match[str]) -> date | None:
         day, month, year = self._date_fields(kind, m)
-        if year is None or month == 0:
-            return None
+        if year is None or month == 0 or not MIN_YEAR <= year <= MAX_YEAR:
+            return None  # out-of-range years are typos, and would overflow zone arithmetic
         return _safe_date(year, month, day)
 
     def _yearless_valid(self, kind: str, m: re.Match[str]) -> bool:
@@ -1026,8 +1031,13 @@ class _Reader:
                 phrase = self.text[words[0].start() : end].strip(",:;-– ")
                 if not phrase or not _DATE_VOCAB_RE.search(phrase):
                     continue
-                data = parser.get_date_data(phrase)
-                if data.date_obj is None:
+                try:
+                    data = parser.get_date_data(phrase)
+                except Exception:
+                    # A third-party parser on arbitrary user text ("01/01/0001" overflows
+                    # inside dateparser): a failure there must not break the assignment.
+                    continue
+                if data.date_obj is None or not MIN_YEAR <= data.date_obj.year <= MAX_YEAR:
                     continue
                 local = data.date_obj.replace(tzinfo=None)
                 assumed = data.period != "time"
@@ -1050,6 +1060,13 @@ class _Reader:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _iso_clock(m: re.Match[str]) -> _Clock | None:
+    hour, minute = int(m.group("iso_h")), int(m.group("iso_mi"))
+    if (hour, minute) == (24, 0):
+        return _Clock(23, 59)  # "24:00" is the end of that day
+    return _Clock(hour, minute) if hour <= 23 and minute <= 59 else None
 
 
 def _period_clock(hour: int, minute: int, period: str) -> _Clock:
