@@ -17,6 +17,8 @@ How it works, and why:
    buttons instead of guessing.
 4. Only when no rule matched but a marker ("hạn", "by", ...) is followed by something that
    looks like a date, the words after the marker go to dateparser (vi + en) as a fallback.
+   The rule path takes ~0.05 ms; a fallback ~1 ms, plus ~100 ms once per process while
+   dateparser loads its language data.
 
 Conventions (one place, so the echo and the docs agree):
 
@@ -33,9 +35,12 @@ Conventions (one place, so the echo and the docs agree):
 - Day/month order is DMY. "5/6" is ambiguous with the MDY reading only in an English context
   (``lang_hint="en"`` or English words around it); Vietnamese never writes MDY.
 - A reading that would be in the past is moved to the next occurrence when the text left the
-  year/week open ("15/4", "thứ 6", "9h", "cuối tháng") and the move is reported as an
-  ambiguity (the past reading is kept as the second candidate); explicit readings ("hôm
-  nay 9h", "15/04/2020") stay put and set ``past``.
+  year/week/day open ("15/4", "thứ 6", "9h", "cuối tháng"). If that next occurrence is
+  nearer than the one just gone ("15/1" said on 30/12, "9h" said at 22:00) it is simply
+  taken; otherwise the move is reported as an ambiguity with the past reading as the second
+  candidate ("9h" said at 10:00 may be a typo). Explicit readings ("hôm nay 9h",
+  "15/04/2020") stay put and set ``past``.
+- "thứ 6" said on a Friday (before the time) is ambiguous between today and next week.
 - Accent-free words are accepted, but in a message that has Vietnamese diacritics elsewhere
   the plain forms that are other words ("sang" = go over, "toi" = I, "mot" = one, "dem" =
   bring, "thu" = collect, "may" = sew) are not read as date words.
