@@ -37,7 +37,14 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from bot.services.faq.catalogue import Catalogue, Entry, Procedure
-from bot.services.faq.normalize import COURTESY_TAIL, FILLER_WORDS, strip_courtesy, tokens_of
+from bot.services.faq.normalize import (
+    COURTESY_TAIL,
+    FILLER_WORDS,
+    GENERIC_WORDS,
+    MODIFIER_WORDS,
+    strip_courtesy,
+    tokens_of,
+)
 
 MatchKind = Literal["procedure", "topic", "none", "greeting", "thanks"]
 
@@ -48,7 +55,7 @@ _NATIONAL_CODE = re.compile(r"\b\d\.\d{6}\b")
 class MatcherConfig:
     """Thresholds tuned on the ``tune`` split of benchmarks/data/faq_labelled.jsonl."""
 
-    min_score: float = 62.5  # below: "not sure" (kind none)
+    min_score: float = 60.0  # below: "not sure" (kind none)
     confident_score: float = 75.0  # at or above, with a clear gap: one answer
     ambiguity_gap: float = 4.0  # top two closer than this: ask which one
     max_candidates: int = 25
@@ -60,6 +67,12 @@ class MatcherConfig:
     # When a whole multi-word alias appears as a phrase in the question ("… đăng ký
     # kết hôn tuần sau được không"), extra words around it matter much less.
     phrase_recall_beta: float = 2.0
+    # Weight of channel words ("trực tuyến", "bưu chính") when measuring how much of
+    # the question an entry explains.
+    modifier_weight: float = 0.3
+    # Like phrase_recall_beta, for an alias's core (without "đăng ký", "cấp"…);
+    # 0 disables core phrases.
+    core_recall_beta: float = 1.25
     # Share of the score lost when the question has the alias's words only in the
     # opposite order ("đói quá" is not "quá đời"; "nuôi chó con" is not "con nuôi").
     order_penalty: float = 0.3
@@ -88,6 +101,7 @@ class _Alias:
     tokens: frozenset[str]
     weight: float  # summed IDF of its tokens
     pairs: tuple[tuple[str, str], ...]  # consecutive words, for word-order checks
+    core: str | None  # the alias without generic words, when that leaves 2+ words
 
 
 @dataclass(frozen=True)
@@ -133,7 +147,9 @@ class Matcher:
         postings: dict[str, list[int]] = {}
         for index, (entry, aliases) in enumerate(raw):
             built = tuple(
-                _Alias(text, toks, sum(self._idf[t] for t in toks), _pairs(text.split()))
+                _Alias(
+                    text, toks, sum(self._idf[t] for t in toks), _pairs(text.split()), _core(text)
+                )
                 for text, toks in aliases
             )
             vocabulary = frozenset().union(*(a.tokens for a in built)) if built else frozenset()
@@ -186,6 +202,9 @@ class Matcher:
                 score_cutoff=self.config.typo_cutoff,
             )
             fixed = found[0] if found else None
+            # Short words lose meaning when shortened further ("phim" is not "phí").
+            if fixed is not None and len(token) <= 4 and len(fixed) < len(token):
+                fixed = None
             cache[token] = fixed
             if len(cache) > self.config.typo_cache_size:
                 cache.popitem(last=False)
@@ -213,15 +232,18 @@ class Matcher:
             corrected.extend(self._correct(tok))
         query = list(dict.fromkeys(corrected))  # keep order, drop repeats
         normalized = " ".join(query)
-        ranked = self._rank(query, normalized, corrected)
+        view = self._view(query, normalized, corrected)
+        ranked = self._rank(view, self._candidates(query))
         if not ranked:
             return MatchResult("none", None, 0.0, (), False, False, normalized)
 
         cfg = self.config
         top = ranked[0]
-        best_entry, best_score = top.entry, round(top.support, 2)
+        best_entry = self._entries[top.index].entry
+        best_score = round(self._support(view, top.index, top.score), 2)
         alternatives = tuple(
-            (s.entry, round(s.score, 2)) for s in ranked[: cfg.max_alternatives + 1]
+            (self._entries[s.index].entry, round(s.score, 2))
+            for s in ranked[: cfg.max_alternatives + 1]
         )
         if best_score < cfg.min_score:
             return MatchResult("none", None, best_score, alternatives, False, False, normalized)
@@ -243,7 +265,7 @@ class Matcher:
         cfg = self.config
         limit = cfg.max_candidates
         ordered = sorted((t for t in query if t in self._postings), key=self._weight, reverse=True)
-        remaining = sum(self._idf[t] for t in ordered)
+        total = remaining = sum(self._idf[t] for t in ordered)
         scores: dict[int, float] = {}
         reweight_only = False
         for tok in ordered:
@@ -253,13 +275,21 @@ class Matcher:
             # Rare words find the candidates; a common word, or any word once no
             # unseen entry could reach the current top, only re-weights them.
             if reweight_only or (len(posting) > self._common_df and scores):
-                for index in scores:
-                    if tok in self._entries[index].vocabulary:
-                        scores[index] += weight
+                # Walk whichever is shorter: the posting list or the candidates.
+                if len(posting) < len(scores):
+                    for index in posting:
+                        if index in scores:
+                            scores[index] += weight
+                else:
+                    for index in scores:
+                        if tok in self._entries[index].vocabulary:
+                            scores[index] += weight
                 continue
             for index in posting[: cfg.posting_walk_limit]:
                 scores[index] = scores.get(index, 0.0) + weight
-            if len(scores) > limit:
+            # No entry can have more than the weight walked so far: only when that
+            # exceeds what is left can the top be settled (skips most heap builds).
+            if len(scores) > limit and total - remaining >= remaining:
                 top = heapq.nlargest(limit * 3, scores.items(), key=itemgetter(1))
                 if top[limit - 1][1] >= remaining:
                     # Unseen entries can score at most `remaining`: keep a margin of
@@ -269,14 +299,12 @@ class Matcher:
         top = heapq.nlargest(limit, scores.items(), key=itemgetter(1))
         return [index for index, _ in top]
 
-    def _rank(self, query: Sequence[str], normalized: str, words: Sequence[str]) -> list[_Scored]:
+    def _view(self, query: Sequence[str], normalized: str, words: Sequence[str]) -> _QueryView:
         cfg = self.config
-        qset = frozenset(query)
-        q_weight = sum(self._weight(t) for t in qset)
-        beta2 = cfg.recall_beta**2
-        phrase_beta2 = cfg.phrase_recall_beta**2
-        fw = cfg.fuzzy_weight
-        padded = f" {normalized} "
+        qweight = {
+            t: self._weight(t) * (cfg.modifier_weight if t in MODIFIER_WORDS else 1.0)
+            for t in query
+        }
         # A word may occur twice ("bé mới sinh … khai sinh"): order is kept if some
         # occurrence of the first word precedes some occurrence of the second.
         first: dict[str, int] = {}
@@ -284,54 +312,146 @@ class Matcher:
         for i, tok in enumerate(words):
             first.setdefault(tok, i)
             last[tok] = i
+        return _QueryView(
+            tokens=frozenset(query),
+            weights=qweight,
+            total=sum(qweight.values()),
+            normalized=normalized,
+            # Phrases are looked up in the question as typed (repeats kept), not in
+            # the de-duplicated form: "sinh … khai sinh" must contain "khai sinh".
+            padded=f" {' '.join(words)} ",
+            first=first,
+            last=last,
+        )
+
+    def _overlap(
+        self, view: _QueryView, alias: _Alias, explained: float
+    ) -> tuple[float, float, float]:
+        """(lexical F-score, precision, recall) of one alias against the question."""
+        cfg = self.config
+        shared = view.tokens & alias.tokens
+        if not shared:
+            return 0.0, 0.0, 0.0
+        recall = sum(self._idf[t] for t in shared) / alias.weight
+        share = cfg.alias_precision_share
+        shared_q = sum(view.weights[t] for t in shared) / view.total
+        precision = share * shared_q + (1 - share) * explained
+        beta2 = cfg.recall_beta**2
+        lexical = (1 + beta2) * precision * recall / (beta2 * precision + recall)
+        # Only a full reversal is penalised: context words before the procedure
+        # ("bé mới sinh … khai sinh") break some pairs without changing meaning.
+        if len(shared) > 1 and _order(alias.pairs, view.first, view.last) == 0.0:
+            lexical *= 1.0 - cfg.order_penalty
+        return lexical, precision, recall
+
+    def _explained(self, view: _QueryView, item: _IndexedEntry) -> float:
+        return sum(view.weights[t] for t in view.tokens & item.vocabulary) / view.total
+
+    def _rank(self, view: _QueryView, candidates: Sequence[int]) -> list[_Scored]:
+        # The hot loop: the overlap arithmetic of _overlap is inlined here because
+        # this runs for every alias of every candidate (~100 per question).
+        cfg = self.config
+        fw = cfg.fuzzy_weight
+        share = cfg.alias_precision_share
+        beta2 = cfg.recall_beta**2
+        idf = self._idf
+        weights = view.weights
+        qtokens = view.tokens
+        total = view.total
         scored: list[_Scored] = []
-        for index in self._candidates(query):
+        for index in candidates:
             item = self._entries[index]
-            explained = sum(self._idf[t] for t in qset & item.vocabulary) / q_weight
+            explained = sum(weights[t] for t in qtokens & item.vocabulary) / total
             best: tuple[float, float, int] = (-1.0, 0.0, 0)
-            support = 0.0
+            best_alias = item.aliases[0]
+            best_parts = (0.0, 0.0, 0)
             for alias in item.aliases:
-                shared = qset & alias.tokens
+                shared = qtokens & alias.tokens
                 if not shared:
                     continue
-                shared_weight = sum(self._idf[t] for t in shared)
-                recall = shared_weight / alias.weight
-                share = cfg.alias_precision_share
-                precision = share * (shared_weight / q_weight) + (1 - share) * explained
+                recall = sum(idf[t] for t in shared) / alias.weight
+                precision = (
+                    share * sum(weights[t] for t in shared) / total + (1 - share) * explained
+                )
                 lexical = (1 + beta2) * precision * recall / (beta2 * precision + recall)
-                # Only a full reversal is penalised: context words before the procedure
-                # ("bé mới sinh … khai sinh") break some pairs without changing meaning.
-                if len(shared) > 1 and _order(alias.pairs, first, last) == 0.0:
-                    lexical *= 1.0 - cfg.order_penalty
-                phrase = recall == 1.0 and len(alias.tokens) > 1 and f" {alias.text} " in padded
-                # Even a perfect fuzzy score could not beat this entry's best alias.
-                if not phrase and 100.0 * ((1 - fw) * lexical + fw) < best[0]:
+                # Even a perfect fuzzy score could not beat this entry's best alias
+                # (checked before the word-order penalty, which can only lower it).
+                if 100.0 * ((1 - fw) * lexical + fw) < best[0]:
                     continue
-                fuzzy = fuzz.token_sort_ratio(normalized, alias.text) / 100.0
+                fuzzy = fuzz.token_sort_ratio(view.normalized, alias.text) / 100.0
                 score = 100.0 * ((1 - fw) * lexical + fw * fuzzy)
-                if phrase:
-                    # The whole alias is named as a phrase: the question is about this
-                    # entry even with extra words, so it counts for accepting the
-                    # answer, not for choosing between entries.
-                    f = (1 + phrase_beta2) * precision / (phrase_beta2 * precision + 1)
-                    support = max(support, 100.0 * ((1 - fw) * f + fw * fuzzy))
                 if score < best[0]:
                     continue
                 # Ties: closer raw string, then the shorter (more specific) alias.
-                key = (score, fuzz.ratio(normalized, alias.text), -len(alias.text))
-                best = max(best, key)
-            if best[0] >= 0:
-                scored.append(_Scored(item.entry, best[0], max(support, best[0]), best[1:]))
+                key = (score, fuzz.ratio(view.normalized, alias.text), -len(alias.text))
+                if key > best:
+                    best, best_alias, best_parts = key, alias, (lexical, fuzzy, len(shared))
+            if best[0] < 0:
+                continue
+            score = best[0]
+            # Word order is checked on the winning alias only (it is the costly part):
+            # a fully reversed pair sequence lowers its lexical share.
+            lexical, fuzzy, n_shared = best_parts
+            if n_shared > 1 and _order(best_alias.pairs, view.first, view.last) == 0.0:
+                score = 100.0 * ((1 - fw) * lexical * (1.0 - cfg.order_penalty) + fw * fuzzy)
+            scored.append(_Scored(index, score, best[1:]))
         scored.sort(key=lambda s: (s.score, s.tie), reverse=True)
         return scored
+
+    def _support(self, view: _QueryView, index: int, score: float) -> float:
+        """How sure we are that the question is about this (top-ranked) entry at all.
+
+        When a whole alias, or its core without "đăng ký"/"cấp", is named as a phrase,
+        the extra words around it ("… tuần sau được không") matter much less: recall
+        is weighted more. This only decides answer-or-refuse, never the ranking.
+        """
+        cfg = self.config
+        fw = cfg.fuzzy_weight
+        item = self._entries[index]
+        explained = self._explained(view, item)
+        support = score
+        for alias in item.aliases:
+            whole = len(alias.tokens) > 1 and f" {alias.text} " in view.padded
+            core = (
+                cfg.core_recall_beta > 0
+                and alias.core is not None
+                and f" {alias.core} " in view.padded
+            )
+            if not (whole or core):
+                continue
+            _, precision, recall = self._overlap(view, alias, explained)
+            if whole and recall < 1.0:
+                continue
+            b2 = cfg.phrase_recall_beta**2 if whole else cfg.core_recall_beta**2
+            f = (1 + b2) * precision / (b2 * precision + 1)
+            fuzzy = fuzz.token_sort_ratio(view.normalized, alias.text) / 100.0
+            support = max(support, 100.0 * ((1 - fw) * f + fw * fuzzy))
+        return support
+
+
+@dataclass(frozen=True)
+class _QueryView:
+    """A question prepared once for scoring against many aliases."""
+
+    tokens: frozenset[str]
+    weights: dict[str, float]  # per-word weight in the question (IDF, channel words lighter)
+    total: float
+    normalized: str
+    padded: str
+    first: dict[str, int]
+    last: dict[str, int]
 
 
 @dataclass(frozen=True)
 class _Scored:
-    entry: Entry
-    score: float  # ranks entries against each other
-    support: float  # decides whether the best entry is an answer at all
+    index: int
+    score: float
     tie: tuple[float, int]
+
+
+def _core(text: str) -> str | None:
+    words = [w for w in text.split() if w not in GENERIC_WORDS]
+    return " ".join(words) if len(words) > 1 and len(words) < len(text.split()) else None
 
 
 def _pairs(words: Sequence[str]) -> tuple[tuple[str, str], ...]:

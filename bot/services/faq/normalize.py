@@ -68,6 +68,9 @@ ABBREVIATIONS: Mapping[str, str] = {
     "ddk": "dang ky",
     "dangky": "dang ky",
     "ks": "khai sinh",
+    "dkks": "dang ky khai sinh",
+    "dkkt": "dang ky khai tu",
+    "dkkh": "dang ky ket hon",
     "kh": "khong",
     "hk": "ho khau",
     "lltp": "ly lich tu phap",
@@ -241,6 +244,15 @@ THANKS_PHRASES: tuple[str, ...] = (
 COURTESY_TAIL: frozenset[str] = frozenset(
     {"nhieu", "lam", "ban", "admin", "nha", "nhe", "you", "u", "so", "much", "very", "moi", "nguoi"}
 )
+
+# Verbs and nouns that open most procedure names ("đăng ký …", "cấp giấy …"). An
+# alias without them is its core ("khai sinh"); naming the core as a phrase is
+# strong evidence even when the question adds many other words.
+GENERIC_WORDS: frozenset[str] = frozenset({"dang", "ky", "cap", "giay", "xin", "nop"})
+
+# Channel words ("online", "qua bưu điện") usually modify a question about a
+# procedure; they should not pull it towards the channel topics.
+MODIFIER_WORDS: frozenset[str] = frozenset({"truc", "tuyen", "buu", "chinh"})
 
 # Stage 5: standard spelling variants of the same syllable ("đăng kí" = "đăng ký").
 SPELLING_VARIANTS: Mapping[str, str] = {
