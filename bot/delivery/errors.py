@@ -29,3 +29,15 @@ class Rejected(DeliveryError):
 
 class Transient(DeliveryError):
     """A 5xx, a timeout or a dropped connection: worth retrying with backoff."""
+
+
+class Throttled(DeliveryError):
+    """Our own rate limiter would make this send wait longer than the caller allows.
+
+    Not a platform answer: nothing was sent and no 429 was received. The outbox uses it to put
+    the row back with `not_before` pushed instead of holding a sending slot while it waits.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"throttled for {seconds:.3f}s")
+        self.seconds = seconds

@@ -1,7 +1,18 @@
-"""Every outgoing message passes here: retries, 429 waits per chat, not-modified as success.
+"""Every outgoing message passes here: rate limits, retries, 429 waits per chat, reachability.
 
-Interactive replies are sent directly (fast path); scheduled waves go through the outbox,
-which calls the same `send`.
+Interactive replies are sent directly (fast path: take the chat's and the channel's token,
+send now). Scheduled waves and broadcasts go through the outbox (`bot.delivery.outbox`), whose
+worker calls the same `send` with `Priority.BULK`, a single attempt and a bounded limiter
+wait, and keeps the retry state in the database instead.
+
+Failure policy, per the platforms' meaning of each answer:
+- 429 `retry_after`: that chat only is held back (the limiter's per-chat block); other chats'
+  sends go on. Retried up to `policy.attempts` times unless the wait is unreasonably long.
+- 5xx, timeouts, dropped connections (`Transient`): retried with exponential backoff and
+  full jitter.
+- 403 (`Unreachable`): never retried; `on_unreachable(chat)` records it. The next successful
+  send to a chat known to be unreachable calls `on_reachable(chat)`.
+- 400 "message is not modified" (`NotModified`): success. Other 400s (`Rejected`): not retried.
 """
 
 from __future__ import annotations
@@ -14,11 +25,13 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.core.events import CallbackAnswer, ChatRef, OutMessage, SentRef
-from bot.delivery.errors import NotModified, RetryAfter, Transient
+from bot.delivery.errors import NotModified, Rejected, RetryAfter, Transient, Unreachable
+from bot.delivery.limits import Limiter, Priority, acquire
 from bot.delivery.ports import Messenger
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+ChatHook = Callable[[ChatRef], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -34,12 +47,52 @@ class RetryPolicy:
         return rng.uniform(0, ceiling)
 
 
+# The outbox keeps its own persistent retry state, so its sends get exactly one try here.
+SINGLE_ATTEMPT = RetryPolicy(attempts=0)
+
+
+@dataclass
+class DeliveryStats:
+    """Counters for logs and /metrics; one set per Delivery, never global."""
+
+    sent: int = 0
+    edited: int = 0
+    received_429: int = 0
+    retries: int = 0
+    unreachable: int = 0
+    rejected: int = 0
+    limiter_wait_seconds: float = 0.0
+
+
+def _key(chat: ChatRef) -> tuple[str, str]:
+    return (chat.channel, chat.chat_id)
+
+
 @dataclass
 class Delivery:
     messengers: dict[str, Messenger] = field(default_factory=dict)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random = field(default_factory=random.Random)
+    # None sends without client-side limits (unit tests with fake channels); production passes
+    # make_limiter(settings.redis_url). Give a LocalLimiter the clock that `sleep` advances.
+    limiter: Limiter | None = None
+    on_unreachable: ChatHook | None = None
+    on_reachable: ChatHook | None = None
+    # Chats known to be unreachable (seeded from the database at start-up, then kept current):
+    # only a success to one of these calls on_reachable, so ordinary sends cost no DB write.
+    unreachable: set[tuple[str, str]] = field(default_factory=set)
+    stats: DeliveryStats = field(default_factory=DeliveryStats)
+    # Called as observe(event, channel) with event in "sent", "edited", "429", "retry",
+    # "unreachable", "rejected": the hook for /metrics counters (must not block).
+    observe: Callable[[str, str], None] | None = None
+
+    def _observe(self, event: str, channel: str) -> None:
+        if self.observe is not None:
+            try:
+                self.observe(event, channel)
+            except Exception:
+                log.exception("delivery observer failed on %s", event)
 
     def register(self, messenger: Messenger) -> None:
         self.messengers[messenger.channel] = messenger
@@ -50,32 +103,113 @@ class Delivery:
         except KeyError:
             raise LookupError(f"no channel {channel!r} is running") from None
 
-    async def _with_retries(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+    async def _note_unreachable(self, chat: ChatRef) -> None:
+        self.stats.unreachable += 1
+        self._observe("unreachable", chat.channel)
+        self.unreachable.add(_key(chat))
+        if self.on_unreachable is None:
+            return
+        try:
+            await self.on_unreachable(chat)
+        except Exception:
+            # Recording is secondary: the caller still learns the send failed.
+            log.exception("could not record %s:%s as unreachable", chat.channel, chat.chat_id)
+
+    async def _note_reachable(self, chat: ChatRef) -> None:
+        key = _key(chat)
+        if key not in self.unreachable:
+            return
+        self.unreachable.discard(key)
+        if self.on_reachable is None:
+            return
+        try:
+            await self.on_reachable(chat)
+        except Exception:
+            # The message went out; failing the send now would only cause a duplicate.
+            log.exception("could not clear unreachable for %s:%s", chat.channel, chat.chat_id)
+
+    async def _with_retries(
+        self,
+        what: str,
+        call: Callable[[], Awaitable[T]],
+        *,
+        channel: str,
+        chat: ChatRef | None = None,
+        priority: Priority | None = None,
+        policy: RetryPolicy | None = None,
+        max_wait: float | None = None,
+    ) -> T:
+        policy = policy or self.policy
+        limiter = self.limiter
+        limited = limiter is not None and chat is not None and priority is not None
         attempt = 0
         while True:
+            if limiter is not None and chat is not None and priority is not None:
+                self.stats.limiter_wait_seconds += await acquire(
+                    limiter, chat, priority, sleep=self.sleep, max_wait=max_wait
+                )
             try:
-                return await call()
+                result = await call()
             except RetryAfter as exc:
-                # A 429 concerns this chat only: we wait here, other chats' sends go on.
-                if attempt >= self.policy.attempts or exc.seconds > self.policy.max_retry_after:
+                self.stats.received_429 += 1
+                self._observe("429", channel)
+                if chat is not None and limiter is not None:
+                    # Only this chat waits; the limiter keeps every other chat going.
+                    await limiter.block(chat, exc.seconds)
+                if attempt >= policy.attempts or exc.seconds > policy.max_retry_after:
                     raise
-                log.info("429 on %s: waiting %.1fs", what, exc.seconds)
-                await self.sleep(exc.seconds)
+                log.info("429 on %s: retry after %.1fs", what, exc.seconds)
+                if not limited:
+                    await self.sleep(exc.seconds)
             except Transient:
-                if attempt >= self.policy.attempts:
+                if attempt >= policy.attempts:
                     raise
-                delay = self.policy.backoff(attempt, self.rng)
+                delay = policy.backoff(attempt, self.rng)
                 log.info("transient failure on %s: retry in %.2fs", what, delay)
                 await self.sleep(delay)
+            except Unreachable:
+                if chat is not None:
+                    await self._note_unreachable(chat)
+                raise
+            except Rejected:
+                self.stats.rejected += 1
+                self._observe("rejected", channel)
+                raise
+            else:
+                if chat is not None:
+                    await self._note_reachable(chat)
+                return result
             attempt += 1
+            self.stats.retries += 1
+            self._observe("retry", channel)
 
-    async def send(self, chat: ChatRef, message: OutMessage) -> SentRef:
+    async def send(
+        self,
+        chat: ChatRef,
+        message: OutMessage,
+        *,
+        priority: Priority = Priority.INTERACTIVE,
+        policy: RetryPolicy | None = None,
+        max_wait: float | None = None,
+    ) -> SentRef:
+        """Send now. `max_wait` bounds the limiter wait (Throttled beyond it); None waits."""
         messenger = self.messenger(chat.channel)
-        return await self._with_retries(
-            f"send {chat.channel}:{chat.chat_id}", lambda: messenger.send(chat, message)
+        ref = await self._with_retries(
+            f"send {chat.channel}:{chat.chat_id}",
+            lambda: messenger.send(chat, message),
+            channel=chat.channel,
+            chat=chat,
+            priority=priority,
+            policy=policy,
+            max_wait=max_wait,
         )
+        self.stats.sent += 1
+        self._observe("sent", chat.channel)
+        return ref
 
-    async def edit(self, ref: SentRef, message: OutMessage) -> None:
+    async def edit(
+        self, ref: SentRef, message: OutMessage, *, priority: Priority = Priority.INTERACTIVE
+    ) -> None:
         messenger = self.messenger(ref.chat.channel)
 
         async def call() -> None:
@@ -84,18 +218,40 @@ class Delivery:
             except NotModified:
                 return
 
-        await self._with_retries(f"edit {ref.chat.chat_id}/{ref.message_id}", call)
+        # Telegram counts edits against the same flood limits as sends.
+        await self._with_retries(
+            f"edit {ref.chat.chat_id}/{ref.message_id}",
+            call,
+            channel=ref.chat.channel,
+            chat=ref.chat,
+            priority=priority,
+        )
+        self.stats.edited += 1
+        self._observe("edited", ref.chat.channel)
 
     async def delete(self, ref: SentRef) -> None:
         messenger = self.messenger(ref.chat.channel)
-        await self._with_retries(f"delete {ref.message_id}", lambda: messenger.delete(ref))
+        await self._with_retries(
+            f"delete {ref.message_id}",
+            lambda: messenger.delete(ref),
+            channel=ref.chat.channel,
+            chat=ref.chat,
+        )
 
     async def answer_callback(self, channel: str, callback_id: str, answer: CallbackAnswer) -> None:
         messenger = self.messenger(channel)
         await self._with_retries(
-            "answer callback", lambda: messenger.answer_callback(callback_id, answer)
+            "answer callback",
+            lambda: messenger.answer_callback(callback_id, answer),
+            channel=channel,
         )
 
     async def download(self, channel: str, file_id: str) -> bytes:
         messenger = self.messenger(channel)
-        return await self._with_retries("download", lambda: messenger.download(file_id))
+        return await self._with_retries(
+            "download", lambda: messenger.download(file_id), channel=channel
+        )
+
+    async def aclose(self) -> None:
+        if self.limiter is not None:
+            await self.limiter.aclose()

@@ -1,0 +1,189 @@
+"""Rate limits on a hand-moved clock, for the in-process and the Redis-backed limiter alike."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bot.core.events import ChatKind, ChatRef
+from bot.delivery.limits import ChannelLimits, LocalLimiter, Priority, default_limits
+from tests.delivery.conftest import FakeClock, LimiterFactory
+from tests.delivery.doubles import max_in_window
+
+LIMITS = default_limits()
+TELEGRAM = LIMITS["telegram"]
+INTERACTIVE, BULK = Priority.INTERACTIVE, Priority.BULK
+# Redis keeps milliseconds (waits rounded up to the next one).
+MS = 2e-3
+
+
+def private(n: int) -> ChatRef:
+    return ChatRef("telegram", str(100_000 + n))
+
+
+GROUP = ChatRef("telegram", "-1001234", ChatKind.GROUP, "Phòng Tư pháp")
+
+
+async def test_private_chat_bursts_three_then_about_one_per_second(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    limiter = make_limiter(LIMITS)
+    chat = private(1)
+    for _ in range(3):
+        assert await limiter.try_acquire(chat, INTERACTIVE) == 0
+    wait = await limiter.try_acquire(chat, INTERACTIVE)
+    assert wait == pytest.approx(1.0 * (1 + TELEGRAM.margin), abs=MS)
+    # Another chat is not held back by this one's bucket.
+    assert await limiter.try_acquire(private(2), INTERACTIVE) == 0
+    fake_clock.advance(wait)
+    assert await limiter.try_acquire(chat, INTERACTIVE) == 0
+    assert await limiter.try_acquire(chat, INTERACTIVE) == pytest.approx(1.02, abs=MS)
+
+
+async def test_group_gets_twenty_per_minute(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    limiter = make_limiter(LIMITS)
+    start = fake_clock.now
+    for _ in range(20):
+        assert await limiter.try_acquire(GROUP, INTERACTIVE) == 0
+        fake_clock.advance(0.5)
+    wait = await limiter.try_acquire(GROUP, INTERACTIVE)
+    # The first of the 20 leaves the (widened) minute window at start + 61.2 s.
+    assert fake_clock.now + wait == pytest.approx(start + 60 * 1.02, abs=MS)
+    assert await limiter.try_acquire(ChatRef("telegram", "-1009999"), INTERACTIVE) == 0
+    fake_clock.advance(wait)
+    assert await limiter.try_acquire(GROUP, INTERACTIVE) == 0
+
+
+async def test_negative_chat_id_counts_as_group_even_without_kind(
+    make_limiter: LimiterFactory,
+) -> None:
+    limiter = make_limiter(LIMITS)
+    untyped = ChatRef("telegram", "-1005555")
+    for _ in range(20):
+        assert await limiter.try_acquire(untyped, INTERACTIVE) == 0
+    assert await limiter.try_acquire(untyped, INTERACTIVE) > 50
+
+
+async def test_overall_thirty_per_second(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    limiter = make_limiter(LIMITS)
+    for n in range(30):
+        assert await limiter.try_acquire(private(n), INTERACTIVE) == 0
+    assert await limiter.try_acquire(private(30), INTERACTIVE) == pytest.approx(1.02, abs=MS)
+    fake_clock.advance(0.5)
+    assert await limiter.try_acquire(private(30), INTERACTIVE) == pytest.approx(0.52, abs=MS)
+    fake_clock.advance(0.52 + MS)
+    assert await limiter.try_acquire(private(30), INTERACTIVE) == 0
+
+
+async def test_bulk_is_paced_evenly_and_never_exceeds_the_window(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    limiter = make_limiter(LIMITS)
+    times: list[float] = []
+    for n in range(120):
+        while (wait := await limiter.try_acquire(private(n), BULK)) > 0:
+            fake_clock.advance(wait)
+        times.append(fake_clock.now)
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) == pytest.approx(TELEGRAM.pace, abs=MS)
+    assert max_in_window(times, 1.0) <= 30
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert 0.95 * 30 <= rate <= 30
+
+
+async def test_interactive_takes_the_next_slot_ahead_of_a_saturating_wave(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    limiter = make_limiter(LIMITS)
+    for n in range(90):  # three seconds of wave: the overall window is full
+        while (wait := await limiter.try_acquire(private(n), BULK)) > 0:
+            fake_clock.advance(wait)
+    reply_to = private(10_000)
+    wait = await limiter.try_acquire(reply_to, INTERACTIVE)
+    assert 0 < wait <= TELEGRAM.pace + MS
+    fake_clock.advance(wait)
+    # The wave was told to wait too: the freed slot goes to the reply, not to the wave.
+    assert await limiter.try_acquire(private(90), BULK) > 0
+    assert await limiter.try_acquire(reply_to, INTERACTIVE) == 0
+
+
+async def test_bulk_reserve_keeps_slots_for_interactive(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    limits = {"telegram": ChannelLimits(bulk_reserve=5, margin=0.0)}
+    limiter = make_limiter(limits)
+    granted = 0
+    for n in range(60):
+        if await limiter.try_acquire(private(n), BULK) == 0:
+            granted += 1
+        fake_clock.advance(0.001)
+        # Make pacing irrelevant: only the window's capacity matters here.
+        fake_clock.advance(limits["telegram"].pace)
+        if fake_clock.now > 1000.9:
+            break
+    assert granted == 25
+    for n in range(5):
+        assert await limiter.try_acquire(private(500 + n), INTERACTIVE) == 0
+    assert await limiter.try_acquire(private(600), INTERACTIVE) > 0
+
+
+async def test_retry_after_blocks_only_that_chat(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    limiter = make_limiter(LIMITS)
+    await limiter.block(private(1), 5)
+    assert await limiter.try_acquire(private(1), INTERACTIVE) == pytest.approx(5, abs=MS)
+    assert await limiter.try_acquire(private(2), INTERACTIVE) == 0
+    assert await limiter.try_acquire(private(3), BULK) == 0
+    # A shorter later block does not shorten the longer one.
+    await limiter.block(private(1), 1)
+    fake_clock.advance(4)
+    assert await limiter.try_acquire(private(1), INTERACTIVE) == pytest.approx(1, abs=MS)
+    fake_clock.advance(1 + MS)
+    assert await limiter.try_acquire(private(1), INTERACTIVE) == 0
+
+
+async def test_zalo_has_its_own_overall_limit_and_none_per_chat(
+    make_limiter: LimiterFactory,
+) -> None:
+    limiter = make_limiter(LIMITS)
+    chat = ChatRef("zalo", "84901234567")
+    for _ in range(10):
+        assert await limiter.try_acquire(chat, INTERACTIVE) == 0
+    assert await limiter.try_acquire(chat, INTERACTIVE) > 0
+    # Telegram's budget is separate.
+    assert await limiter.try_acquire(private(1), INTERACTIVE) == 0
+
+
+async def test_unconfigured_channel_is_not_limited(make_limiter: LimiterFactory) -> None:
+    limiter = make_limiter({})
+    for _ in range(100):
+        assert await limiter.try_acquire(private(1), INTERACTIVE) == 0
+
+
+async def test_limits_are_shared_between_instances(
+    make_limiter: LimiterFactory, request: pytest.FixtureRequest
+) -> None:
+    first, second = make_limiter(LIMITS), make_limiter(LIMITS)
+    if isinstance(first, LocalLimiter):
+        pytest.skip("in-process limits are per process by design; Redis shares them")
+    granted = 0
+    for n in range(40):
+        limiter = first if n % 2 else second
+        if await limiter.try_acquire(private(n), INTERACTIVE) == 0:
+            granted += 1
+    assert granted == 30
+    await first.block(private(7000), 3)
+    assert await second.try_acquire(private(7000), INTERACTIVE) > 2
+
+
+def test_limits_are_validated() -> None:
+    with pytest.raises(ValueError):
+        ChannelLimits(bulk_reserve=30)
+    with pytest.raises(ValueError):
+        ChannelLimits(private_rate=0)
