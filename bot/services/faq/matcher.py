@@ -16,6 +16,13 @@ Two stages, both over text normalised by ``normalize.py``:
      survived correction, word order), which also breaks ties that ``WRatio`` would
      leave on short queries.
 
+The top entry is then *accepted* or refused on a support score: the rank score, or
+higher when a whole alias ("đăng ký kết hôn") or its core without generic verbs
+("khai sinh") appears as a phrase, because then extra words around it ("… tuần sau
+được không") matter less. A question whose shared words come only in reversed order
+("đói quá" vs "quá đời") loses part of its score. Channel words ("trực tuyến",
+"bưu chính") weigh less when measuring how much of the question an entry explains.
+
 Unknown words in the question weigh as much as the rarest catalogue word: "giá vàng
 hôm nay" shares only "vàng" (tạm vắng) with the catalogue, so it scores low and is
 refused. Typos are corrected word by word against the catalogue vocabulary
