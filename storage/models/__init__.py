@@ -8,6 +8,7 @@ from storage.models.faq import CatalogueVersion, Handoff, UnansweredQuestion
 from storage.models.org import AuditEntry, ChatBinding, Identity, Invite, Person, Role, Unit
 from storage.models.reports import Report, ReportAttachment, ReportRevision
 from storage.models.tasks import Task, TaskCard, TaskEvent
+from storage.models.zalo import ZaloContact, ZaloToken
 
 __all__ = [
     "Attendance",
@@ -35,4 +36,6 @@ __all__ = [
     "TaskEvent",
     "UnansweredQuestion",
     "Unit",
+    "ZaloContact",
+    "ZaloToken",
 ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 10:50:03.671158
+Create Date: 2026-11-23 11:05:34.988104
 """
 
 from collections.abc import Sequence
@@ -125,6 +125,29 @@ def upgrade() -> None:
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_units_parent_id"), ["parent_id"], unique=False)
 
+    op.create_table(
+        "zalo_contacts",
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=200), nullable=False),
+        sa.Column(
+            "last_message_at", storage.models.base.UTCDateTime(timezone=True), nullable=False
+        ),
+        sa.Column("last_msg_id", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_zalo_contacts")),
+    )
+    op.create_table(
+        "zalo_tokens",
+        sa.Column("app_id", sa.String(length=64), nullable=False),
+        sa.Column("access_token", sa.Text(), nullable=False),
+        sa.Column("refresh_token", sa.Text(), nullable=False),
+        sa.Column(
+            "access_expires_at", storage.models.base.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("seed", sa.String(length=64), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("refreshed_at", storage.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("app_id", name=op.f("pk_zalo_tokens")),
+    )
     op.create_table(
         "chat_bindings",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -528,6 +551,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_chat_bindings_unit_id"))
 
     op.drop_table("chat_bindings")
+    op.drop_table("zalo_tokens")
+    op.drop_table("zalo_contacts")
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_units_parent_id"))
 
