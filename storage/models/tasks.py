@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime
@@ -45,13 +46,28 @@ class TaskEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class CardKind(StrEnum):
+    """Who a card is for, which decides what it shows and which buttons it carries."""
+
+    # Where the task was given (the unit's group, or the assigner's private chat): the whole
+    # batch, every assignee's status, all buttons that apply; ``task_id`` is the batch id.
+    ORIGIN = "origin"
+    # An assignee's private copy: that person's row only, the assignee's buttons.
+    ASSIGNEE = "assignee"
+    # The assigner's notice that a row waits for approval: that row, the supervisor's buttons.
+    ASSIGNER = "assigner"
+
+
 class TaskCard(Base):
     """A message showing a task (the group card, the assignee's copy) to edit in place."""
 
     __tablename__ = "task_cards"
+    # A reply to a card is looked up by the message it answers.
+    __table_args__ = (Index("ix_task_cards_message", "channel", "chat_id", "message_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=CardKind.ORIGIN.value)
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str] = mapped_column(String(64))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:05:34.988104
+Create Date: 2026-11-23 11:08:08.048243
 """
 
 from collections.abc import Sequence
@@ -449,6 +449,7 @@ def upgrade() -> None:
         "task_cards",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("chat_id", sa.String(length=64), nullable=False),
         sa.Column("message_id", sa.String(length=64), nullable=False),
@@ -459,6 +460,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_task_cards")),
     )
     with op.batch_alter_table("task_cards", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_task_cards_message", ["channel", "chat_id", "message_id"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_task_cards_task_id"), ["task_id"], unique=False)
 
     op.create_table(
@@ -493,6 +497,7 @@ def downgrade() -> None:
     op.drop_table("task_events")
     with op.batch_alter_table("task_cards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_task_cards_task_id"))
+        batch_op.drop_index("ix_task_cards_message")
 
     op.drop_table("task_cards")
     with op.batch_alter_table("report_revisions", schema=None) as batch_op:
