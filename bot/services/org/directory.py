@@ -46,19 +46,18 @@ async def unit_leader(session: AsyncSession, unit_id: int) -> Person | None:
 
 
 async def direct_head(session: AsyncSession, person: Person) -> Person | None:
-    """The person's manager if set, else the unit's leader (never the person themself)."""
+    """The person's manager if named; else the nearest leader up the unit tree who is not
+    the person themself (a leader's head is the leader of the unit above)."""
     if person.manager_id is not None:
         manager = await session.get(Person, person.manager_id)
         if manager is not None and manager.active:
             return manager
     if person.unit_id is None:
         return None
-    leader = await unit_leader(session, person.unit_id)
-    if leader is not None and leader.id != person.id:
-        return leader
-    unit = await session.get(Unit, person.unit_id)
-    if unit is not None and unit.parent_id is not None:
-        return await unit_leader(session, unit.parent_id)
+    for unit_id in [person.unit_id, *await ancestors(session, person.unit_id)]:
+        leader = await unit_leader(session, unit_id)
+        if leader is not None and leader.id != person.id:
+            return leader
     return None
 
 
