@@ -323,7 +323,8 @@ def parse_rotation_args(args: str, today: date) -> RotationCommand:
     if head in _PLAN_WORDS or folded.startswith("ke hoach"):
         return _parse_plan(text, today)
     for words in sorted(_BY_TEAM_WORDS, key=len, reverse=True):
-        if folded == words or folded.startswith(words + " "):
+        # "Nhóm A: @an_nv; Nhóm B: …" names teams; only "nhóm [tuần] [từ …]" means by team.
+        if ":" not in text and (folded == words or folded.startswith(words + " ")):
             rest = text.split(None, len(words.split()))
             remainder = rest[-1] if len(rest) > len(words.split()) else ""
             cycle, anchor = _options(remainder, today)

@@ -1,0 +1,146 @@
+"""Health declaration before the office: temperature, then symptoms; failing it means home."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.app import Application
+from bot.clock import ManualClock
+from tests.checkin.driver import Driver
+from tests.checkin.helpers import Org, attendance_rows, build_unit, current
+from tests.fakes import FakeMessenger, UpdateFactory
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+MORNING = datetime(2020, 4, 14, 1, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def drive(application: Application, messenger: FakeMessenger, updates: UpdateFactory) -> Driver:
+    return Driver(application, messenger, updates)
+
+
+@pytest.fixture
+async def org(application: Application, clock: ManualClock) -> Org:
+    clock.set(MORNING)
+    return await build_unit(application.app.db, health=True)
+
+
+async def test_a_fever_typed_with_a_comma_sends_the_person_home_and_tells_the_leader(
+    drive: Driver, org: Org, application: Application
+) -> None:
+    an = org.staff[0]
+    await drive.say(an, "/checkin office")
+    assert "Nhiệt độ cơ thể" in drive.text(an)
+    await drive.say(an, "nóng lắm")
+    assert "Không đọc được nhiệt độ “nóng lắm”" in drive.text(an)
+    assert "<code>36.8</code>" in drive.text(an)
+    assert await attendance_rows(application.app.db) == []
+
+    await drive.say(an, "37,8")
+    assert "Nhiệt độ: 37.8 °C" in drive.text(an)
+    await drive.say(an, "không")
+    assert "37,5 °C trở lên" in drive.text(an)
+    assert "<b>làm việc tại nhà</b>" in drive.text(an)
+    notice = drive.text(org.leader)
+    assert "Khai báo y tế của <b>An</b>" in notice
+    assert "37.8 °C" in notice
+
+    [row] = await attendance_rows(application.app.db)
+    assert (row.mode, row.temperature, row.symptoms) == ("home", 37.8, [])
+
+
+async def test_symptom_buttons_tick_and_send(
+    drive: Driver, org: Org, application: Application
+) -> None:
+    an = org.staff[0]
+    await drive.say(an, "/diemdanh coquan")
+    await drive.say(an, "36.6 độ")
+    ask = drive.last(an)
+    await drive.press(an, ask, "Ho")
+    assert "✅ Ho" in [b.text for row in current(ask).buttons for b in row]
+    await drive.press(an, ask, "Gửi khai báo")
+    assert "Có triệu chứng" in current(ask).text
+    assert "triệu chứng: Ho" in drive.text(org.leader)
+    [row] = await attendance_rows(application.app.db)
+    assert (row.mode, row.temperature, row.symptoms) == ("home", 36.6, ["cough"])
+
+
+async def test_a_clean_declaration_records_the_office_with_the_reading(
+    drive: Driver, org: Org, application: Application
+) -> None:
+    an = org.staff[0]
+    await drive.say(an, "/checkin office")
+    await drive.say(an, "36.5C")
+    ask = drive.last(an)
+    await drive.press(an, ask, "Không có triệu chứng")
+    assert "<b>làm việc tại cơ quan</b>" in current(ask).text
+    [row] = await attendance_rows(application.app.db)
+    assert (row.mode, row.temperature, row.symptoms) == ("office", 36.5, [])
+    assert drive.sent_to(org.leader) == []
+
+
+async def test_symptoms_typed_in_words_are_understood_or_asked_again(
+    drive: Driver, org: Org, application: Application
+) -> None:
+    an = org.staff[0]
+    await drive.say(an, "/checkin office")
+    await drive.say(an, "36.9")
+    await drive.say(an, "đau bụng")
+    assert "Không hiểu “đau bụng”" in drive.text(an)
+    assert await attendance_rows(application.app.db) == []
+    await drive.say(an, "ho, đau họng")
+    [row] = await attendance_rows(application.app.db)
+    assert (row.mode, row.symptoms) == ("home", ["cough", "sore_throat"])
+
+
+async def test_the_quota_is_checked_before_anyone_declares(
+    drive: Driver, org: Org, application: Application
+) -> None:
+    an, binh, cuong = org.staff[:3]
+    for member in (an, binh):
+        await drive.say(member, "/checkin office")
+        await drive.say(member, "36.6")
+        await drive.press(member, drive.last(member), "Không có triệu chứng")
+    await drive.say(cuong, "/checkin office")
+    assert "2/2 đã ở cơ quan" in drive.text(cuong)
+    assert "Nhiệt độ" not in drive.text(cuong)
+
+
+async def test_an_exception_request_carries_the_declaration(
+    drive: Driver, org: Org, application: Application
+) -> None:
+    an, binh, cuong = org.staff[:3]
+    for member in (an, binh):
+        await drive.say(member, "/checkin office")
+        await drive.say(member, "36.6")
+        await drive.press(member, drive.last(member), "Không có triệu chứng")
+    await drive.say(cuong, "/checkin office")
+    await drive.press(cuong, drive.last(cuong), "Xin lãnh đạo")
+    assert "Nhiệt độ cơ thể" in drive.text(cuong)
+    await drive.say(cuong, "36,7")
+    await drive.say(cuong, "không có")
+    assert "Đã gửi đề nghị tới Lan" in drive.text(cuong)
+    request = drive.last(org.leader)
+    assert "36.7 °C, không có triệu chứng" in request.message.text
+    await drive.press(org.leader, request, "Cho phép")
+    rows = {r.person_id: r for r in await attendance_rows(application.app.db)}
+    assert (rows[cuong.person_id].mode, rows[cuong.person_id].temperature) == ("office", 36.7)
+    assert rows[cuong.person_id].by_exception
+
+
+async def test_cancel_leaves_nothing_behind(
+    drive: Driver, org: Org, application: Application
+) -> None:
+    an = org.staff[0]
+    await drive.say(an, "/checkin office")
+    ask = drive.last(an)
+    await drive.press(an, ask, "Huỷ")
+    assert "Đã huỷ khai báo y tế" in current(ask).text
+    # The next free text is no longer read as a temperature.
+    sent = len(drive.sent_to(an))
+    await drive.say(an, "37.0")
+    assert len(drive.sent_to(an)) == sent
+    assert await attendance_rows(application.app.db) == []
