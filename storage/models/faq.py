@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime
@@ -21,12 +22,30 @@ class CatalogueVersion(Base):
     source: Mapped[str] = mapped_column(String(200))
     catalogue: Mapped[dict[str, Any]] = mapped_column(JSON)
     policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The admin who uploaded it from the chat; null for the shipped file and the CLI.
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class HandoffStatus(StrEnum):
+    # A low-confidence question the citizen has not yet confirmed sending; purged after a day.
+    DRAFT = "draft"
+    OPEN = "open"
+    ANSWERED = "answered"
 
 
 class Handoff(Base):
-    """A citizen's question handed to the support group, and the staff reply."""
+    """A citizen's question handed to the support group, and the staff reply.
+
+    Personal data is kept to what the reply needs: the channel and chat to answer in, the
+    name the channel shows (so staff can address the person), the language, and the question
+    with phone/ID numbers masked (bot/services/faq/privacy.py). No phone number is stored.
+    """
 
     __tablename__ = "handoffs"
+    __table_args__ = (
+        Index("ix_handoffs_group_post", "group_chat_id", "group_message_id"),
+        Index("ix_handoffs_status_created", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -34,8 +53,10 @@ class Handoff(Base):
     citizen_name: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(8), default="vi")
     question: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="open")
+    status: Mapped[str] = mapped_column(String(12), default=HandoffStatus.OPEN.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The matcher's best guess when the question was asked, shown to staff as a hint.
+    guess_id: Mapped[str | None] = mapped_column(String(64))
     group_channel: Mapped[str | None] = mapped_column(String(16))
     group_chat_id: Mapped[str | None] = mapped_column(String(64))
     group_message_id: Mapped[str | None] = mapped_column(String(64))
@@ -52,6 +73,8 @@ class UnansweredQuestion(Base):
     normalized: Mapped[str] = mapped_column(String(300), primary_key=True)
     example: Mapped[str] = mapped_column(Text)
     count: Mapped[int] = mapped_column(Integer, default=1)
+    # "none" (not sure), "ambiguous" (close candidates) or "low" (below the confident score)
+    kind: Mapped[str] = mapped_column(String(12), default="none")
     best_id: Mapped[str | None] = mapped_column(String(64))
     best_score: Mapped[float | None] = mapped_column()
     first_at: Mapped[datetime] = mapped_column(UTCDateTime)
