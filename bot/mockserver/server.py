@@ -16,6 +16,7 @@ from bot.mockserver.params import Params
 from bot.mockserver.playground import playground_handler
 from bot.mockserver.state import DEFAULT_BOT_FIRST_NAME, DEFAULT_BOT_USERNAME, MockState
 from bot.mockserver.webhook import WebhookPusher
+from bot.mockserver.zalo import ZaloMock
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def create_app(
         "/file/bot{token}/{path:.+}", partial(handle_file_download, state=state, token=token)
     )
     ControlApi(state, pusher).register(app)
+    ZaloMock().register(app)  # the Zalo OA API and /_mock/zalo/... on the same server
 
     async def on_shutdown(app: web.Application) -> None:
         # Long polls and listing waits would otherwise hold shutdown for their full timeout.
