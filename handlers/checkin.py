@@ -329,9 +329,6 @@ async def apply(
     if status is CheckinStatus.NEEDS_HEALTH_DECLARATION:
         await ask_temperature(ctx, day, FOR_CHECKIN, confirmed)
         return
-    if health is not None and not health.ok:
-        await health_failed(ctx, outcome.person, outcome.unit, day, health)
-        return
     if status is CheckinStatus.UNCHANGED:
         row = outcome.row
         current = row.mode if row is not None else mode.value
@@ -538,7 +535,9 @@ async def declared(
             confirmed_non_working=confirmed,
             health=health,
         )
-        await health_failed(ctx, outcome.person, outcome.unit, day, health)
+        # A second press of "Send" stores nothing new and must not alarm the leader twice.
+        fresh = outcome.status is CheckinStatus.RECORDED or outcome.health_saved
+        await health_failed(ctx, outcome.person, outcome.unit, day, health, tell_leader=fresh)
         return
     if purpose == FOR_EXCEPTION:
         await request_exception(ctx, day, round((health.temperature or 0) * 100))
@@ -559,7 +558,13 @@ def health_summary(t: Any, health: HealthAssessment) -> str:
 
 
 async def health_failed(
-    ctx: Ctx, person: Person, unit: Unit, day: date, health: HealthAssessment
+    ctx: Ctx,
+    person: Person,
+    unit: Unit,
+    day: date,
+    health: HealthAssessment,
+    *,
+    tell_leader: bool = True,
 ) -> None:
     """Advised to stay home (already recorded as home); the leader is told."""
     ctx.answer(ctx.t("checkin.health.stay_home_short"))
@@ -571,7 +576,7 @@ async def health_failed(
         ),
         mode_rows(ctx.t, day, ((Mode.HOME, Mode.LEAVE),)),
     )
-    head = await directory.direct_head(ctx.session, person)
+    head = await directory.direct_head(ctx.session, person) if tell_leader else None
     if head is not None:
         lang = language_of(ctx, head)
         await notify(

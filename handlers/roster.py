@@ -25,7 +25,7 @@ from bot.services.attendance.rotation import Cycle, RotationError
 from bot.services.attendance.text import fold
 from bot.services.attendance.unitconfig import RotationConfig
 from bot.services.org import directory
-from handlers.checkin import day_text, mode_button_label, mode_label, reason_text
+from handlers.checkin import day_text, mode_button_label, mode_label, reason_text, short_day
 from storage.models import Person, Unit
 from storage.repositories import attendance as attendance_repo
 
@@ -233,6 +233,22 @@ async def roster(ctx: Ctx) -> None:
 
 _OFF_WORDS = frozenset({"off", "tat", "huy", "xoa", "stop", "clear"})
 _PLAN_WORDS = frozenset({"plan", "kehoach", "ke hoach"})
+# The unit's own calendar: folded leading words → True for a working day, False for a day off.
+_CALENDAR_WORDS = {
+    "dayoff": False,
+    "day off": False,
+    "ngay nghi": False,
+    "ngaynghi": False,
+    "nghi": False,
+    "workday": True,
+    "working day": True,
+    "ngay lam viec": True,
+    "lam viec": True,
+    "lamviec": True,
+    "lam bu": True,
+    "lambu": True,
+}
+_REMOVE_WORDS = frozenset({"xoa", "bo", "remove", "clear", "huy"})
 _BY_TEAM_WORDS = frozenset({"teams", "team", "nhom", "theo nhom", "by team"})
 _CLEAR_PLAN_WORDS = frozenset({"clear", "xoa", "huy", "none"})
 _CYCLE_WORDS = {
@@ -272,6 +288,15 @@ class PlanCommand:
 
 
 @dataclass(frozen=True)
+class CalendarCommand:
+    """``/rotation dayoff 02/05`` or ``/rotation workday 09/05`` (``remove``: take them out)."""
+
+    working: bool
+    days: tuple[date, ...]
+    remove: bool
+
+
+@dataclass(frozen=True)
 class OffCommand:
     pass
 
@@ -281,7 +306,7 @@ class ShowCommand:
     pass
 
 
-RotationCommand = TeamsCommand | PlanCommand | OffCommand | ShowCommand
+RotationCommand = TeamsCommand | PlanCommand | CalendarCommand | OffCommand | ShowCommand
 
 
 def _options(text: str, today: date) -> tuple[Cycle | None, date | None]:
@@ -322,6 +347,9 @@ def parse_rotation_args(args: str, today: date) -> RotationCommand:
     head = folded.split(" ", 1)[0]
     if head in _PLAN_WORDS or folded.startswith("ke hoach"):
         return _parse_plan(text, today)
+    for words, working in sorted(_CALENDAR_WORDS.items(), key=lambda kv: -len(kv[0])):
+        if (folded == words or folded.startswith(words + " ")) and ":" not in text:
+            return _parse_calendar(text, working, today)
     for words in sorted(_BY_TEAM_WORDS, key=len, reverse=True):
         # "Nhóm A: @an_nv; Nhóm B: …" names teams; only "nhóm [tuần] [từ …]" means by team.
         if ":" not in text and (folded == words or folded.startswith(words + " ")):
@@ -350,6 +378,20 @@ def parse_rotation_args(args: str, today: date) -> RotationCommand:
         options.append(_MENTION.sub(" ", members))
     cycle, anchor = _options(" ".join(options), today)
     return TeamsCommand(tuple(teams), cycle or Cycle.DAY, anchor)
+
+
+def _parse_calendar(text: str, working: bool, today: date) -> CalendarCommand:
+    days: list[date] = []
+    for token in _DATE_TOKEN.findall(text):
+        parsed = parse_day(token, today)
+        if parsed is None:
+            raise InvalidInput("rotation.bad_date", text=html.escape(token))
+        days.append(parsed)
+    rest = fold(_DATE_TOKEN.sub(" ", text)).split()
+    remove = bool(set(rest) & _REMOVE_WORDS)
+    if not days:
+        raise InvalidInput("rotation.calendar_usage")
+    return CalendarCommand(working, tuple(dict.fromkeys(days)), remove)
 
 
 def _parse_plan(text: str, today: date) -> PlanCommand:
@@ -411,6 +453,27 @@ async def rotation(ctx: Ctx) -> None:
     if isinstance(command, OffCommand):
         cleared = await service.clear_rotation(ctx.session, actor=ctx.actor, unit=unit, now=ctx.now)
         await ctx.reply(ctx.t("rotation.cleared" if cleared else "rotation.none"))
+        return
+    if isinstance(command, CalendarCommand):
+        await service.set_calendar_days(
+            ctx.session,
+            actor=ctx.actor,
+            unit=unit,
+            working=command.working,
+            days=command.days,
+            remove=command.remove,
+            now=ctx.now,
+        )
+        kind = "working" if command.working else "off"
+        action = "removed" if command.remove else "added"
+        await ctx.reply(
+            ctx.t(
+                f"rotation.calendar.{kind}_{action}",
+                days=", ".join(short_day(d) for d in command.days),
+            )
+            + "\n\n"
+            + await render_rotation(ctx, unit, today)
+        )
         return
     if isinstance(command, PlanCommand):
         people = await _people_by_username(ctx, unit, command.usernames)
@@ -484,6 +547,13 @@ async def render_rotation(ctx: Ctx, unit: Unit, day: date) -> str:
         for team in rotation.teams if rotation else ():
             members = ", ".join(html.escape(state.names.get(pid, pid)) for pid in team.members)
             lines.append(ctx.t("rotation.team", team=html.escape(team.name), names=members))
+    own = service.calendar_days(unit, day)
+    if own.days_off:
+        lines.append(ctx.t("rotation.days_off", days=", ".join(short_day(d) for d in own.days_off)))
+    if own.working_days:
+        lines.append(
+            ctx.t("rotation.working_days", days=", ".join(short_day(d) for d in own.working_days))
+        )
     following = state.rules.calendar.next_working_day(day)
     lines.append("")
     lines.append(

@@ -9,7 +9,14 @@ import pytest
 from bot.app import Application
 from bot.clock import ManualClock
 from tests.checkin.driver import Driver
-from tests.checkin.helpers import Org, attendance_rows, build_unit, current
+from tests.checkin.helpers import (
+    Org,
+    attendance_rows,
+    build_unit,
+    button_data,
+    current,
+    events_of,
+)
 from tests.fakes import FakeMessenger, UpdateFactory
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -144,3 +151,21 @@ async def test_cancel_leaves_nothing_behind(
     await drive.say(an, "37.0")
     assert len(drive.sent_to(an)) == sent
     assert await attendance_rows(application.app.db) == []
+
+
+async def test_sending_a_failed_declaration_twice_tells_the_leader_once(
+    drive: Driver, org: Org, application: Application
+) -> None:
+    an = org.staff[0]
+    await drive.say(an, "/checkin office")
+    await drive.say(an, "38C")
+    ask = drive.last(an)
+    send = button_data(current(ask), "Không có triệu chứng")
+    await drive.press_data(an, ask, send)
+    await drive.press_data(an, ask, send)
+    notices = [r for r in drive.sent_to(org.leader) if "Khai báo y tế" in r.message.text]
+    assert len(notices) == 1
+    assert "38.0 °C" in notices[0].message.text
+    [row] = await attendance_rows(application.app.db)
+    assert (row.mode, row.temperature) == ("home", 38.0)
+    assert [e.action for e in await events_of(application.app.db, an.person_id)] == ["checkin"]

@@ -232,3 +232,35 @@ async def test_rotation_off(drive: Driver, org: Org, application: Application) -
     assert drive.text(org.leader) == "Đơn vị chưa có lịch luân phiên."
     assert (await audit_actions(application.app.db)).count("attendance.rotation.clear") == 1
     assert await attendance_rows(application.app.db) == []
+
+
+async def test_the_units_own_days_off_and_make_up_days(
+    drive: Driver, org: Org, application: Application, clock: ManualClock
+) -> None:
+    an = org.staff[0]
+    await drive.say(org.leader, "/luanphien nghi 16/04")
+    assert "Đã thêm ngày nghỉ của đơn vị: 16/04" in drive.text(org.leader)
+    assert "Ngày nghỉ riêng của đơn vị: 16/04" in drive.text(org.leader)
+    await drive.say(org.leader, "/rotation workday 18/04/2020")
+    assert "Ngày làm việc bù: 18/04" in drive.text(org.leader)
+
+    clock.set(hcmc(8, 0, day=16))
+    await drive.say(an, "/checkin home")
+    assert "ngày nghỉ của đơn vị" in drive.text(an)
+    assert await attendance_rows(application.app.db) == []
+
+    clock.set(hcmc(8, 0, day=18))  # a Saturday the unit works
+    await drive.say(an, "/checkin home")
+    assert "Đã ghi nhận: <b>làm việc tại nhà</b>" in drive.text(an)
+
+    await drive.say(org.leader, "/rotation nghi 18/04")  # moves it from the other list
+    await drive.say(org.leader, "/rotation dayoff 18/04 remove")
+    async with application.app.db.transaction() as session:
+        unit = await session.get(Unit, org.unit_id)
+        assert unit is not None
+        settings = dict(unit.settings)
+    assert settings["extra_days_off"] == ["2020-04-16"]
+    assert settings["extra_working_days"] == []
+    assert (await audit_actions(application.app.db)).count("attendance.calendar.set") == 4
+    await drive.say(org.leader, "/rotation nghi")
+    assert "Cú pháp: <code>/luanphien nghi 02/05</code>" in drive.text(org.leader)

@@ -29,7 +29,9 @@ from bot.services.attendance.rotation import (
     build_rotation,
 )
 from bot.services.attendance.unitconfig import (
+    DAYS_OFF_KEY,
     ROTATION_KEY,
+    WORKING_DAYS_KEY,
     RotationConfig,
     UnitValues,
     rotation_config,
@@ -275,9 +277,15 @@ async def _check_in_locked(
             details=details,
         )
         health_saved = health is not None
-    elif decision.status is CheckinStatus.UNCHANGED and health is not None and row is not None:
-        # Asked for Office, sent home by the declaration while already at home: the row
-        # stays, the declaration is kept with it.
+    elif (
+        decision.status is CheckinStatus.UNCHANGED
+        and health is not None
+        and row is not None
+        and (row.temperature, row.symptoms)
+        != (health.temperature, [s.value for s in health.symptoms])
+    ):
+        # Already at home and told to stay there: the row stays, the declaration is kept
+        # with it (unless it is the same one again: a second press of the same button).
         await repo.save_health(
             session,
             row,
@@ -501,6 +509,72 @@ async def clear_rotation(session: AsyncSession, *, actor: Actor, unit: Unit, now
     return True
 
 
+@dataclass(frozen=True)
+class CalendarDays:
+    """The unit's own days off and make-up working days, from some day on."""
+
+    days_off: tuple[date, ...]
+    working_days: tuple[date, ...]
+
+
+def calendar_days(unit: Unit, since: date) -> CalendarDays:
+    settings = unit.settings or {}
+
+    def listed(key: str) -> tuple[date, ...]:
+        found: set[date] = set()
+        for value in settings.get(key) or ():
+            try:
+                day = date.fromisoformat(str(value))
+            except ValueError:
+                continue
+            if day >= since:
+                found.add(day)
+        return tuple(sorted(found))
+
+    return CalendarDays(listed(DAYS_OFF_KEY), listed(WORKING_DAYS_KEY))
+
+
+async def set_calendar_days(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    unit: Unit,
+    working: bool,
+    days: Sequence[date],
+    remove: bool,
+    now: datetime,
+) -> None:
+    """Add (or remove) the unit's own days off (``working=False``) or working days.
+
+    A day added to one list leaves the other: a date cannot be both, and the last word of
+    the leader is the one that counts.
+    """
+    key, other = (WORKING_DAYS_KEY, DAYS_OFF_KEY) if working else (DAYS_OFF_KEY, WORKING_DAYS_KEY)
+    settings = dict(unit.settings or {})
+    before = {key: list(settings.get(key) or []), other: list(settings.get(other) or [])}
+    chosen = {d.isoformat() for d in days}
+    mine = {str(v) for v in settings.get(key) or []}
+    theirs = {str(v) for v in settings.get(other) or []}
+    if remove:
+        mine -= chosen
+    else:
+        mine |= chosen
+        theirs -= chosen
+    settings[key], settings[other] = sorted(mine), sorted(theirs)
+    unit.settings = settings
+    await session.flush()
+    await audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action="attendance.calendar.set",
+        entity="unit",
+        entity_id=unit.id,
+        before=before,
+        after={key: settings[key], other: settings[other]},
+    )
+
+
 async def set_day_plan(
     session: AsyncSession,
     *,
@@ -546,12 +620,14 @@ def current_rotation(unit: Unit) -> RotationConfig | None:
 
 
 __all__ = [
+    "CalendarDays",
     "CheckinOutcome",
     "GrantOutcome",
     "RosterView",
     "RotationChange",
     "RotationError",
     "UnitDay",
+    "calendar_days",
     "check_in",
     "check_out",
     "clear_rotation",
@@ -562,6 +638,7 @@ __all__ = [
     "local_day",
     "person_and_unit",
     "roster_of",
+    "set_calendar_days",
     "set_day_plan",
     "set_rotation",
 ]
