@@ -158,6 +158,16 @@ def mode_rows(t: Any, day: date, modes: tuple[tuple[Mode, ...], ...] = MODES_ON_
     )
 
 
+async def release_unit(ctx: Ctx) -> None:
+    """Commit the check-in now, ending the unit lock before any message goes out.
+
+    The lock (a row lock on PostgreSQL, the database's write lock on SQLite) exists for the
+    quota decision only; holding it while replies and notices travel to Telegram would make
+    the whole unit — on SQLite every writer — wait for the network.
+    """
+    await ctx.sessions.commit()
+
+
 async def respond(ctx: Ctx, text: str, buttons: Keyboard = ()) -> None:
     """A button press edits its card (no chat noise); a command gets a reply."""
     if ctx.incoming.is_callback:
@@ -297,6 +307,7 @@ async def apply(
         confirmed_non_working=confirmed,
         health=health,
     )
+    await release_unit(ctx)
     decision = outcome.decision
     status = decision.status
     if status is CheckinStatus.NEEDS_CONFIRMATION:
@@ -535,6 +546,7 @@ async def declared(
             confirmed_non_working=confirmed,
             health=health,
         )
+        await release_unit(ctx)
         # A second press of "Send" stores nothing new and must not alarm the leader twice.
         fresh = outcome.status is CheckinStatus.RECORDED or outcome.health_saved
         await health_failed(ctx, outcome.person, outcome.unit, day, health, tell_leader=fresh)
@@ -696,6 +708,7 @@ async def decide(ctx: Ctx, data: ExceptionDecision) -> None:
     granted = await service.grant_exception(
         ctx.session, leader=ctx.actor, person_id=person.id, day=day, now=ctx.now, health=health
     )
+    await release_unit(ctx)
     outcome = granted.checkin
     status = outcome.status
     if status is CheckinStatus.NEEDS_HEALTH_DECLARATION:
