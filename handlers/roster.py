@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from bot.core.context import Ctx
-from bot.core.errors import InvalidInput
+from bot.core.errors import Denied, InvalidInput
 from bot.core.events import OutMessage
 from bot.core.router import PRIVATE, Router
 from bot.services.access import Permission
@@ -210,6 +210,13 @@ async def _leader_unit(ctx: Ctx) -> Unit:
 @router.command("roster", "tinhhinh", permission=Permission.VIEW_UNIT, description="cmd.roster")
 async def roster(ctx: Ctx) -> None:
     unit = await _leader_unit(ctx)
+    if ctx.in_group:
+        # In a unit's group, that unit's counts — if the leader may see them.
+        bound = await directory.unit_of_chat(ctx.session, ctx.chat.channel, ctx.chat.chat_id)
+        if bound is not None and bound.id != unit.id:
+            if not await service.may_decide_for(ctx.session, ctx.actor, bound.id):
+                raise Denied("access.denied.not_your_unit")
+            unit = bound
     request = parse_roster_args(ctx.incoming.args, service.local_day(unit, ctx.now))
     view = await service.roster_of(ctx.session, unit, request.day)
     group_lang = ctx.app.settings.default_language

@@ -264,3 +264,27 @@ async def test_the_units_own_days_off_and_make_up_days(
     assert (await audit_actions(application.app.db)).count("attendance.calendar.set") == 4
     await drive.say(org.leader, "/rotation nghi")
     assert "Cú pháp: <code>/luanphien nghi 02/05</code>" in drive.text(org.leader)
+
+
+async def test_roster_in_another_units_group_is_refused(
+    drive: Driver, org: Org, application: Application, updates: UpdateFactory
+) -> None:
+    other = await build_unit(
+        application.app.db,
+        code="khac",
+        name="Phòng khác",
+        leader_user_id=2000,
+        first_user_id=2001,
+        username_prefix="k_",
+        group_chat_id="-100999",
+    )
+    await application.core.handle(
+        updates.message("/roster", user_id=org.leader.user_id, chat_id="-100999", group=True)
+    )
+    assert drive.messenger.texts("-100999") == [
+        "Bạn chỉ xem được đơn vị của mình và các đơn vị trực thuộc."
+    ]
+    await application.core.handle(
+        updates.message("/roster", user_id=other.leader.user_id, chat_id="-100999", group=True)
+    )
+    assert "Phòng khác" in drive.messenger.texts("-100999")[-1]
