@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     redis_url: str = ""
+    scheduler_enabled: bool = True
+    scheduler_interval: float = Field(default=30.0, gt=0)
     # /healthz and /metrics; port 0 picks a free one, -1 turns the server off.
     ops_host: str = "127.0.0.1"
     ops_port: int = Field(default=8090, ge=-1, le=65535)

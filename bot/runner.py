@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bot.app import Application, build_application
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
+from bot.delivery.outbox import OutboxWorker
 from bot.ops import OpsServer
+from bot.scheduler.engine import ReminderEngine
+from bot.scheduler.leader import Leadership, PostgresLeadership, RedisLeadership, SoleInstance
+from bot.scheduler.service import SchedulerService
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +49,55 @@ def make_runtime(application: Application, settings: Settings) -> Runtime:
 
 
 @dataclass
+class Background:
+    """The outbox worker and the reminder scheduler that run beside the chat runtime."""
+
+    worker: OutboxWorker
+    worker_task: asyncio.Task[None]
+    stop_event: asyncio.Event
+    scheduler: SchedulerService | None
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        self.stop_event.set()
+        self.worker.wake()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.worker_task
+
+
+def leadership_for(application: Application) -> Leadership:
+    settings = application.app.settings
+    if settings.redis_url:
+        return RedisLeadership(settings.redis_url)
+    if not application.app.db.is_sqlite:
+        return PostgresLeadership(application.app.db.engine)
+    return SoleInstance()
+
+
+def start_background(application: Application) -> Background:
+    app = application.app
+    worker_id = f"{socket.gethostname()}-{os.getpid()}"
+    worker = OutboxWorker(app.db, app.delivery, app.clock, worker_id)
+    stop_event = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop_event), name="outbox")
+    scheduler = None
+    if app.settings.scheduler_enabled:
+        engine = ReminderEngine(app, on_enqueued=[worker.wake])
+        scheduler = SchedulerService(
+            engine, leadership_for(application), app.settings.scheduler_interval
+        )
+        scheduler.start()
+    return Background(worker, task, stop_event, scheduler)
+
+
+@dataclass
 class RunningBot:
     application: Application
     runtime: Runtime
     webhook_port: int | None = None
     ops: OpsServer | None = None
+    background: Background | None = None
 
     @property
     def ops_port(self) -> int | None:
@@ -53,6 +105,8 @@ class RunningBot:
 
     async def stop(self) -> None:
         try:
+            if self.background is not None:
+                await self.background.stop()
             await self.runtime.stop()
             if self.ops is not None:
                 await self.ops.stop()
@@ -85,6 +139,7 @@ async def start_bot(
         await application.close()
         raise
     running = RunningBot(application, runtime, port)
+    running.background = start_background(application)
     if settings.ops_port >= 0:
         running.ops = OpsServer(application.app, settings.ops_host, settings.ops_port)
         try:

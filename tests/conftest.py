@@ -63,7 +63,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return load_settings(
-        database_url=database_url, data_dir=tmp_path, telegram_token="", ops_port=0
+        database_url=database_url,
+        data_dir=tmp_path,
+        telegram_token="",
+        ops_port=0,
+        # Tests that want reminders start the scheduler themselves and move the clock.
+        scheduler_enabled=False,
     )
 
 

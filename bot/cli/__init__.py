@@ -10,11 +10,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bot.cli import database, org, serve
+from bot.cli import database, org, remind, serve
 from bot.cli.common import CommandError
 from bot.config import ConfigError
 
-COMMAND_MODULES = (serve, database, org)
+COMMAND_MODULES = (serve, database, org, remind)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,0 +1,110 @@
+"""Exactly one scheduler among several instances: a PostgreSQL advisory lock or a Redis lock.
+
+The holder keeps its lock alive; when it dies, the lock lapses (the PostgreSQL session ends,
+the Redis key expires) and another instance takes over at its next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+LOCK_KEY = 0x636F6E67  # "cong"
+REDIS_KEY = "congvu:scheduler:leader"
+
+
+class Leadership(Protocol):
+    async def hold(self) -> bool:
+        """True while this instance is the leader; tries to become it when not."""
+        ...
+
+    async def release(self) -> None: ...
+
+
+class SoleInstance:
+    """SQLite runs in one process: that process leads."""
+
+    async def hold(self) -> bool:
+        return True
+
+    async def release(self) -> None:
+        return None
+
+
+class PostgresLeadership:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def hold(self) -> bool:
+        if self._connection is not None:
+            try:
+                await self._connection.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                log.warning("lost the scheduler lock's connection", exc_info=True)
+                await self.release()
+        connection = await self.engine.connect()
+        try:
+            got = (
+                await connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY})
+            ).scalar()
+            # Keep the session open: the advisory lock lives as long as it does.
+            await connection.commit()
+        except Exception:
+            await connection.close()
+            raise
+        if got:
+            self._connection = connection
+            log.info("this instance now runs the scheduler")
+            return True
+        await connection.close()
+        return False
+
+    async def release(self) -> None:
+        if self._connection is not None:
+            try:
+                # Invalidate rather than return it to the pool: the session (and with it the
+                # lock) must end, as it would if this process died.
+                await self._connection.invalidate()
+                await self._connection.close()
+            finally:
+                self._connection = None
+
+
+class RedisLeadership:
+    _RENEW = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then "
+        "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+    )
+
+    def __init__(self, url: str, ttl_ms: int = 90_000) -> None:
+        from redis.asyncio import Redis
+
+        self.redis = Redis.from_url(url)
+        self.ttl_ms = ttl_ms
+        self.token = uuid.uuid4().hex
+
+    async def hold(self) -> bool:
+        renewed = await self.redis.eval(self._RENEW, 1, REDIS_KEY, self.token, self.ttl_ms)  # type: ignore[misc]
+        if renewed:
+            return True
+        got = await self.redis.set(REDIS_KEY, self.token, nx=True, px=self.ttl_ms)
+        if got:
+            log.info("this instance now runs the scheduler")
+        return bool(got)
+
+    async def release(self) -> None:
+        release = (
+            "if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('del', KEYS[1]) else return 0 end"
+        )
+        try:
+            await self.redis.eval(release, 1, REDIS_KEY, self.token)  # type: ignore[misc]
+        finally:
+            await self.redis.aclose()

@@ -1,0 +1,62 @@
+"""APScheduler inside `congvu run`/`demo`: a tick every half minute on the leading instance.
+
+APScheduler only keeps time here; what is due is decided from the database by the engine,
+so a restart or a change of leader loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.scheduler.engine import ReminderEngine
+from bot.scheduler.leader import Leadership
+
+log = logging.getLogger(__name__)
+
+
+class SchedulerService:
+    def __init__(
+        self, engine: ReminderEngine, leadership: Leadership, interval_seconds: float = 30
+    ) -> None:
+        self.engine = engine
+        self.leadership = leadership
+        self.interval = interval_seconds
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.ticks = 0
+
+    async def tick(self) -> None:
+        try:
+            if not await self.leadership.hold():
+                return
+            result = await self.engine.tick()
+            self.ticks += 1
+            if result.sent or result.late or result.skipped:
+                log.info(
+                    "reminders: %d sent, %d late, %d skipped",
+                    len(result.sent),
+                    len(result.late),
+                    len(result.skipped),
+                )
+        except Exception:
+            # The next tick tries again; decisions already recorded are not repeated.
+            log.exception("scheduler tick failed")
+
+    def start(self) -> None:
+        self.scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self.interval),
+            id="reminders",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.leadership.release()
