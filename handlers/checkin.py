@@ -11,8 +11,10 @@ conversation state; the unique row per person per day does the rest.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import holidays
@@ -34,6 +36,7 @@ from bot.services.attendance.health import (
 )
 from bot.services.attendance.modes import Mode, parse_mode
 from bot.services.attendance.quota import QuotaDecision
+from bot.services.attendance.roster import LEADER_ROLES
 from bot.services.attendance.unitconfig import timezone_of
 from bot.services.org import directory
 from storage.models import Person, Unit
@@ -597,7 +600,7 @@ async def health_failed(
             "checkin.health.leader_notice",
             name=html.escape(person.full_name),
             day=day_text(day, lang),
-            summary=health_summary(lambda key, **p: ctx.t_in(lang, key, **p), health),
+            summary=health_summary(partial(ctx.t_in, lang), health),
         )
 
 
@@ -625,47 +628,55 @@ async def request_exception(ctx: Ctx, day: date, temp: int) -> None:
         # A leader over the quota decides for themself; the grant is audited all the same.
         await decide(ctx, ExceptionDecision(person.id, day.isoformat(), temp, True))
         return
-    head = await directory.direct_head(ctx.session, person)
-    if head is None:
-        ctx.answer()
-        await respond(ctx, ctx.t("checkin.exception.no_leader"))
-        return
     state = await service.load_unit_day(ctx.session, unit, day)
     taken = sum(1 for r in state.rows.values() if r.mode == Mode.OFFICE.value)
-    lang = language_of(ctx, head)
-    health = (
-        health_summary(lambda key, **p: ctx.t_in(lang, key, **p), assess(temp / 100, []))
-        if temp
-        else ctx.t_in(lang, "checkin.health.not_declared")
-    )
-    buttons = button_rows(
-        [
-            Button(
-                ctx.t_in(lang, "checkin.button.grant"),
-                data=ExceptionDecision(person.id, day.isoformat(), temp, True).pack(),
-            ),
-            Button(
-                ctx.t_in(lang, "checkin.button.deny"),
-                data=ExceptionDecision(person.id, day.isoformat(), temp, False).pack(),
-            ),
-        ]
-    )
-    sent = await notify(
-        ctx,
-        head,
-        "checkin.exception.request",
-        buttons,
-        name=html.escape(person.full_name),
-        day=day_text(day, lang),
-        taken=taken,
-        capacity=state.capacity(),
-        health=health,
-    )
     ctx.answer()
-    if not sent:
-        await respond(ctx, ctx.t("checkin.exception.no_leader"))
-        return
-    await respond(ctx, ctx.t("checkin.exception.sent", leader=html.escape(head.full_name)))
+    # The direct head first; if the bot cannot reach them, the unit's other leaders.
+    for leader in await _deciders(ctx, person, state.people):
+        lang = language_of(ctx, leader)
+        health = (
+            health_summary(partial(ctx.t_in, lang), assess(temp / 100, []))
+            if temp
+            else ctx.t_in(lang, "checkin.health.not_declared")
+        )
+        buttons = button_rows(
+            [
+                Button(
+                    ctx.t_in(lang, "checkin.button.grant"),
+                    data=ExceptionDecision(person.id, day.isoformat(), temp, True).pack(),
+                ),
+                Button(
+                    ctx.t_in(lang, "checkin.button.deny"),
+                    data=ExceptionDecision(person.id, day.isoformat(), temp, False).pack(),
+                ),
+            ]
+        )
+        sent = await notify(
+            ctx,
+            leader,
+            "checkin.exception.request",
+            buttons,
+            name=html.escape(person.full_name),
+            day=day_text(day, lang),
+            taken=taken,
+            capacity=state.capacity(),
+            health=health,
+        )
+        if sent:
+            await respond(
+                ctx, ctx.t("checkin.exception.sent", leader=html.escape(leader.full_name))
+            )
+            return
+    await respond(ctx, ctx.t("checkin.exception.no_leader"))
+
+
+async def _deciders(ctx: Ctx, person: Person, colleagues: Sequence[Person]) -> list[Person]:
+    head = await directory.direct_head(ctx.session, person)
+    found = [head] if head is not None else []
+    found += [
+        p for p in colleagues if p.role in LEADER_ROLES and p.id != person.id and p not in found
+    ]
+    return found
 
 
 @router.callback(ExceptionDecision, permission=Permission.VIEW_UNIT)
@@ -697,7 +708,7 @@ async def decide(ctx: Ctx, data: ExceptionDecision) -> None:
             person,
             "checkin.exception.denied_notice",
             mode_rows(
-                lambda key, **p: ctx.t_in(lang, key, **p),
+                partial(ctx.t_in, lang),
                 day,
                 ((Mode.HOME, Mode.FIELD_TRIP), (Mode.LEAVE,)),
             ),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bot.app import Application
 from bot.clock import ManualClock
-from storage.models import Attendance, Person, QuotaException, Unit
+from storage.models import Attendance, Identity, Person, QuotaException, Unit
 from tests.checkin.driver import Driver
 from tests.checkin.helpers import (
     Org,
@@ -368,3 +368,23 @@ async def test_unit_time_zone_and_cutoff_decide_the_day_and_lateness(
         org.staff[1].person_id: (TUESDAY, True),
     }
     assert isinstance((await attendance_rows(application.app.db))[0], Attendance)
+
+
+async def test_the_request_goes_to_a_deputy_when_the_head_is_unreachable(
+    drive: Driver, org: Org, application: Application
+) -> None:
+    an, binh, cuong, dung = org.staff[:4]
+    async with application.app.db.transaction() as session:
+        # Lan never wrote to the bot; Dũng is the unit's deputy.
+        await session.execute(delete(Identity).where(Identity.person_id == org.leader.person_id))
+        await session.execute(
+            update(Person).where(Person.id == dung.person_id).values(role="deputy")
+        )
+    application.app.actors.clear()
+    for member in (an, binh, cuong):
+        await drive.say(member, "/checkin office")
+    await drive.press(cuong, drive.last(cuong), "Xin lãnh đạo")
+    assert "Đã gửi đề nghị tới Dũng" in drive.text(cuong)
+    await drive.press(dung, drive.last(dung), "Cho phép")
+    rows = {r.person_id: r.mode for r in await attendance_rows(application.app.db)}
+    assert rows[cuong.person_id] == "office"
