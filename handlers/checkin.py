@@ -222,7 +222,7 @@ async def card(ctx: Ctx, person: Person, unit: Unit, day: date) -> tuple[str, Ke
             ctx.t(
                 "checkin.card.current",
                 mode=mode_label(ctx.t, row.mode),
-                time=local_time(row.checked_in_at, unit),
+                time=local_time(row.updated_at, unit),
             )
         )
     at_office = sum(1 for r in state.rows.values() if r.mode == Mode.OFFICE.value)
