@@ -570,6 +570,9 @@ class ZaloMock:
         user = self.state.user(_user_id(data), data.get("display_name") or None)
         if isinstance(data.get("follower"), bool):
             user.follower = data["follower"]
+        if data.get("interacted"):
+            # As if the user had written just now (tests that call the OA API directly).
+            user.last_message_ms = self.state.now_ms()
         return _reply(user.to_control())
 
     async def list_users(self, request: web.Request) -> web.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,6 +19,11 @@ from bot.mockserver.server import MockServer
 APP_ID = "1234567890123456789"
 APP_SECRET = "app-secret-for-oauth"
 OA_SECRET = "oa-secret-that-signs-events"
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    """For modules that override `database_url`: SQLite only, where the database is incidental."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'congvu.sqlite3'}"
 
 
 def millis(clock: ManualClock) -> int:

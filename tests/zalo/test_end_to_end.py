@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import Application
@@ -13,7 +15,13 @@ from bot.channels.zalo import protocol
 from bot.channels.zalo.runtime import ZaloRuntime
 from bot.clock import ManualClock
 from storage.models import ZaloToken
-from tests.zalo.conftest import APP_ID, OA_SECRET, ZaloControl, millis
+from tests.zalo.conftest import APP_ID, OA_SECRET, ZaloControl, millis, sqlite_url
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    # SQLite keeps this suite fast; the token store's PostgreSQL behaviour is in test_tokens.
+    return sqlite_url(tmp_path)
 
 
 async def test_start_and_free_text_are_answered(zalo: ZaloRuntime, control: ZaloControl) -> None:
@@ -152,3 +160,36 @@ async def test_reply_window_closes_after_48_hours(
     else:
         raise AssertionError("a send 49 hours after the user's last message went out")
     assert await control.messages("8007") == before
+
+
+async def test_replay_after_a_restart_is_dropped_by_the_core_journal(
+    zalo: ZaloRuntime, control: ZaloControl, application: Application
+) -> None:
+    em = await control.citizen("8008", "Em")
+    sent = await control.post("/_mock/zalo/messages", {"user_id": em.user_id, "text": "/help"})
+    await control.messages(em.user_id, int(sent["id"]), wait=5)
+    await asyncio.sleep(0.1)
+    before = await control.messages(em.user_id)
+    duplicates = application.core.stats.duplicates
+    zalo.webhook._seen.clear()  # what a restarted process would have forgotten
+    replay = await control.post("/_mock/zalo/replay", {"msg_id": sent["msg_id"]})
+    assert replay["status"] == 200
+    await asyncio.sleep(0.3)
+    assert application.core.stats.duplicates == duplicates + 1
+    assert await control.messages(em.user_id) == before
+
+
+async def test_one_users_messages_are_answered_in_order(
+    zalo: ZaloRuntime, control: ZaloControl
+) -> None:
+    giang = await control.citizen("8009", "Giang")
+    for text in ("/start", "/lang", "/help"):
+        await control.post("/_mock/zalo/messages", {"user_id": giang.user_id, "text": text})
+    for _ in range(50):
+        answers = [m for m in await control.messages(giang.user_id) if m["from_bot"]]
+        if len(answers) >= 3:
+            break
+        await asyncio.sleep(0.05)
+    assert answers[0]["text"].startswith("Xin chào Giang!")
+    assert answers[1]["buttons"] and not answers[2]["buttons"]
+    assert answers[2]["text"].startswith("Các lệnh bạn dùng được")
