@@ -7,7 +7,13 @@ A feature that needs start-up work (loading a catalogue, building an index) adds
 from collections.abc import Awaitable, Callable
 
 from bot.core.app_context import AppContext
-from handlers import invites, org, start
+from handlers import checkin, invites, org, roster, start
 
-FEATURE_ROUTERS = (start.router, invites.router, org.router)
+FEATURE_ROUTERS = (
+    start.router,
+    invites.router,
+    org.router,
+    checkin.router,
+    roster.router,
+)
 FEATURE_SETUPS: tuple[Callable[[AppContext], Awaitable[None]], ...] = ()
