@@ -23,6 +23,7 @@ from storage.models import (
     ReportAttachment,
     ReportRevision,
     Task,
+    TaskEvent,
     Unit,
 )
 
@@ -284,6 +285,24 @@ async def tasks_touching(
         )
     )
     return list(rows)
+
+
+async def done_times_from_events(
+    session: AsyncSession, task_ids: Sequence[int]
+) -> dict[int, datetime]:
+    """When each task was last marked done, from its history.
+
+    For rows whose ``done_at`` is empty although they are finished (an approval that cleared
+    it): the history keeps the moment the assignee's part ended.
+    """
+    if not task_ids:
+        return {}
+    rows = await session.execute(
+        select(TaskEvent.task_id, func.max(TaskEvent.at))
+        .where(TaskEvent.task_id.in_(list(task_ids)), TaskEvent.to_status == "done")
+        .group_by(TaskEvent.task_id)
+    )
+    return {int(task_id): at for task_id, at in rows.all() if at is not None}
 
 
 async def identity_of(session: AsyncSession, person_id: int) -> Identity | None:

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import pytest
 
+from bot.app import Application
 from bot.services.reports.metrics import (
     CheckinFacts,
     Facts,
@@ -14,12 +15,15 @@ from bot.services.reports.metrics import (
     ReportFacts,
     TaskFacts,
     UnitFacts,
+    collect,
     compute,
     quota_of,
     sort_key,
 )
 from bot.services.reports.periods import Period
 from bot.services.reports.rules import UnitSchedule
+from storage.models import Attendance, Task, TaskEvent
+from tests.reports.conftest import make_org
 
 HCMC = UnitSchedule.of("Asia/Ho_Chi_Minh", "12345", "09:00")
 UNIT = UnitFacts(1, "MOTCUA", "Một cửa", None, HCMC, Fraction(1, 3))
@@ -142,3 +146,53 @@ def test_quota_of_reads_the_float_column_like_the_check_in_rules() -> None:
 def test_vietnamese_order_is_by_given_name() -> None:
     names = ["Trần Thị Hoa", "Phạm Văn Cường", "Nguyễn Văn An"]
     assert sorted(names, key=sort_key) == ["Nguyễn Văn An", "Phạm Văn Cường", "Trần Thị Hoa"]
+
+
+async def test_collect_reads_the_tables_and_dates_approved_tasks_from_history(
+    application: Application,
+) -> None:
+    org = await make_org(application.app.db)
+    created = datetime(2020, 4, 13, 2, 0, tzinfo=UTC)
+    deadline = datetime(2020, 4, 15, 10, 0, tzinfo=UTC)
+    async with application.app.db.transaction() as session:
+        approved = Task(
+            unit_id=org.unit_id,
+            text="Báo cáo tuần",
+            assigner_id=org.head_id,
+            assignee_id=org.an_id,
+            status="approved",
+            deadline=deadline,
+            created_at=created,
+            updated_at=created,
+            done_at=None,  # cleared by the approval
+        )
+        session.add(approved)
+        await session.flush()
+        session.add(
+            TaskEvent(
+                task_id=approved.id,
+                at=datetime(2020, 4, 15, 3, 0, tzinfo=UTC),
+                action="done",
+                from_status="accepted",
+                to_status="done",
+            )
+        )
+        session.add(
+            Attendance(
+                person_id=org.binh_id,
+                unit_id=org.unit_id,
+                day=date(2020, 4, 14),
+                mode="office",
+                late=True,
+                checked_in_at=created,
+                updated_at=created,
+            )
+        )
+    async with application.app.db.transaction() as session:
+        metrics = await collect(session, [org.unit_id], WEEK, NOW)
+    an = next(p for p in metrics.people if p.person_id == org.an_id)
+    binh = next(p for p in metrics.people if p.person_id == org.binh_id)
+    assert (an.tasks_done, an.tasks_done_on_time, an.tasks_overdue) == (1, 1, 0)
+    assert (binh.checkins["office"], binh.late_checkins) == (1, 1)
+    names = [p.name for p in metrics.people]  # Vietnamese order: by given name
+    assert names == ["Nguyễn Văn An", "Lê Thị Bình", "Phạm Văn Cường", "Trần Thị Hoa"]

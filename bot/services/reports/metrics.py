@@ -496,6 +496,10 @@ async def collect(
     tasks = await repo.tasks_touching(
         session, person_ids, earliest - timedelta(days=1), latest + timedelta(days=1)
     )
+    # A finished task should carry done_at; where it does not (an approval that cleared it),
+    # the task history says when the assignee finished.
+    undated = [t.id for t in tasks if t.status in DONE_STATUSES and t.done_at is None]
+    done_times = await repo.done_times_from_events(session, undated)
     facts = Facts(
         units=units,
         people=[
@@ -504,7 +508,14 @@ async def collect(
         checkins=[CheckinFacts(a.person_id, a.day, a.mode, bool(a.late)) for a in attendance],
         reports=[ReportFacts(r.person_id, r.day, bool(r.blockers.strip())) for r in reports],
         tasks=[
-            TaskFacts(t.id, t.assignee_id, t.status, t.created_at, t.deadline, t.done_at)
+            TaskFacts(
+                t.id,
+                t.assignee_id,
+                t.status,
+                t.created_at,
+                t.deadline,
+                t.done_at or done_times.get(t.id),
+            )
             for t in tasks
         ],
     )
