@@ -320,6 +320,8 @@ async def _conclude(ctx: Ctx, outcome: ActOutcome, *, by_button: bool) -> bool:
         return False
     first = outcome.moved[0]
     event = first.result.event or first.result.action.value
+    if first.result.action is ActionKind.PROGRESS:
+        event = "noted"  # a note that also unblocks is still, to its writer, a note taken
     ids = ", ".join(f"#{m.after.id}" for m in outcome.moved)
     text = ctx.t(f"tasks.moved.{event}", id=ids)
     if by_button:
