@@ -277,6 +277,8 @@ async def report_command(ctx: Ctx) -> None:
         return
     author = await load_author(ctx)
     today = author.schedule.local_date(ctx.now)
+    if ctx.incoming.document is not None:
+        await check_document(ctx)
     files = _incoming_files(ctx)
     if not args:
         if await load_flow(ctx, FLOW):
@@ -320,11 +322,10 @@ def _digest_args(rest: str) -> bool:
 
 
 def _incoming_files(ctx: Ctx) -> list[dict[str, Any]]:
+    """The file sent with the command (checked by :func:`check_document` first)."""
     document = ctx.incoming.document
     if document is None:
         return []
-    if rules.attachment_too_big(document.size):
-        raise _too_big(document.size or 0)
     return [{"file_id": document.file_id, "filename": document.filename, "size": document.size}]
 
 
@@ -566,11 +567,22 @@ async def choose_message(ctx: Ctx) -> None:
     await preview_message(ctx)
 
 
-async def flow_file(ctx: Ctx) -> None:
+async def check_document(ctx: Ctx) -> None:
+    """A file over the channel's limit, or one whose name or caption carries a state-secret
+    marking ("Tối mật - ...pdf"), never joins a report."""
     document = ctx.incoming.document
     assert document is not None
     if rules.attachment_too_big(document.size):
         raise _too_big(document.size or 0)
+    await refuse_if_classified(
+        ctx.app, ctx.actor, f"{document.filename}\n{ctx.incoming.text}", "report"
+    )
+
+
+async def flow_file(ctx: Ctx) -> None:
+    document = ctx.incoming.document
+    assert document is not None
+    await check_document(ctx)
     files = list(ctx.flow.data.get("files", []))
     if len(files) >= MAX_FILES:
         raise InvalidInput("report.too_many_files", limit=MAX_FILES)
@@ -983,8 +995,7 @@ async def late_file(ctx: Ctx) -> None:
     """A file sent outside the conversation joins the newest report still open for edits."""
     document = ctx.incoming.document
     assert document is not None
-    if rules.attachment_too_big(document.size):
-        raise _too_big(document.size or 0)
+    await check_document(ctx)
     author = await load_author(ctx)
     today = author.schedule.local_date(ctx.now)
     candidates = await repo.latest_report_since(

@@ -15,10 +15,13 @@ from handlers.reports import send_due_digests
 from storage.models import (
     AuditEntry,
     ConversationState,
+    Identity,
+    Person,
     Report,
     ReportAttachment,
     ReportRevision,
     Task,
+    Unit,
 )
 from tests.fakes import FakeMessenger, UpdateFactory
 from tests.reports.conftest import TUESDAY_AFTERNOON, Org
@@ -302,6 +305,12 @@ async def test_file_over_20_mb_is_refused_and_the_answers_stay(talk: Talk, org: 
         [state] = list(await session.scalars(select(ConversationState)))
     assert state.data["files"] == []
     assert state.data["content"]["done"] == "Tiếp nhận 7 hồ sơ"
+    # A file named as a state secret is refused too, before anything is stored.
+    await talk.upload(org.an_user, "Tối mật - phương án.pdf", 1000)
+    async with talk.application.app.db.transaction() as session:
+        [state] = list(await session.scalars(select(ConversationState)))
+    assert state.data["files"] == []
+    assert "bí mật nhà nước" in talk.last(org.an_user)
 
 
 async def test_file_after_the_report_joins_it(talk: Talk, org: Org) -> None:
@@ -335,6 +344,18 @@ async def test_history_own_others_and_the_units(talk: Talk, org: Org, clock: Man
 
     await talk.say(org.head_user, f"/baocao lich su @user{org.an_user}")
     assert "Xử lý 5 hồ sơ" in talk.last(org.head_user)
+
+    # The leader of another unit sees nothing of this one.
+    async with talk.application.app.db.transaction() as session:
+        other = Unit(code="TUPHAP", name="Tư pháp", settings={})
+        session.add(other)
+        await session.flush()
+        stranger = Person(full_name="Võ Văn Khoa", role="leader", unit_id=other.id)
+        session.add(stranger)
+        await session.flush()
+        session.add(Identity(channel="telegram", user_id="1999", person_id=stranger.id))
+    await talk.say("1999", f"/baocao lichsu @user{org.an_user}")
+    assert "Bạn chỉ xem được báo cáo của mình" in talk.last("1999")
 
     await talk.say(org.head_user, "/baocao lichsu 15/4")
     texts = talk.texts(org.head_user)
