@@ -208,3 +208,19 @@ async def test_mock_enforces_the_text_limit(
 async def test_profile_name_is_read_from_zalo(runtime: ZaloRuntime) -> None:
     assert await runtime.messenger.display_name(USER) == "Lan"
     assert await runtime.messenger.display_name("404") == ""
+
+
+async def test_runtime_from_settings(application: Application) -> None:
+    settings = application.app.settings.model_copy(
+        update={"zalo_app_id": "42", "zalo_secret_key": "app-secret", "zalo_api_url": "http://x"}
+    )
+    built = ZaloRuntime.from_settings(application.core, settings, refresh_token="seed")
+    try:
+        verifier = built.webhook.verifier
+        # Until a separate OA key is configured, the one secret also signs events.
+        assert (verifier.app_id, verifier.oa_secret_key) == ("42", "app-secret")
+        assert built.tokens.app_secret == "app-secret"
+        assert built.tokens.pair.refresh_token == "seed"
+        assert built.messenger.api_url == "http://x"
+    finally:
+        await built.stop()

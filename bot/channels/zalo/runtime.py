@@ -13,6 +13,7 @@ import contextlib
 import logging
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from bot.channels.zalo.convert import callback_data
 from bot.channels.zalo.messenger import ZALO, ZaloMessenger, callback_id
 from bot.channels.zalo.tokens import ZaloTokens
 from bot.channels.zalo.webhook import SignatureVerifier, ZaloEvent, ZaloWebhook
+from bot.config import Settings
 from bot.core.commands import parse_command
 from bot.core.dispatcher import Dispatcher
 from bot.core.events import ChatKind, ChatRef, Incoming, OutMessage, Sender
@@ -83,6 +85,27 @@ class ZaloRuntime:
         self._tails: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._web: web.AppRunner | None = None
+
+    @classmethod
+    def from_settings(cls, core: Dispatcher, settings: Settings, **overrides: Any) -> ZaloRuntime:
+        """Built from CONGVU_ZALO_* settings. Names not in Settings yet are read if present:
+        zalo_oa_secret_key (else zalo_secret_key signs events too), zalo_access_token,
+        zalo_refresh_token, zalo_max_event_age (seconds)."""
+        options: dict[str, Any] = {
+            "app_id": settings.zalo_app_id,
+            "app_secret": settings.zalo_secret_key,
+            "oa_secret_key": getattr(settings, "zalo_oa_secret_key", "")
+            or settings.zalo_secret_key,
+            "api_url": settings.zalo_api_url,
+            "oauth_url": settings.zalo_oauth_url,
+            "access_token": getattr(settings, "zalo_access_token", ""),
+            "refresh_token": getattr(settings, "zalo_refresh_token", ""),
+        }
+        max_age = getattr(settings, "zalo_max_event_age", None)
+        if max_age:
+            options["max_event_age"] = timedelta(seconds=float(max_age))
+        options.update(overrides)
+        return cls(core, **options)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -231,7 +254,7 @@ class ZaloRuntime:
             except Exception:
                 log.warning("zalo: could not answer button %s", incoming.callback_id, exc_info=True)
         unanswered = self.messenger.sends.get(user_id, 0) == sends_before
-        if unanswered and not outcome.handled and not outcome.errors:
+        if unanswered and not incoming.is_callback and not outcome.handled and not outcome.errors:
             # On Zalo a citizen's message is often their only chance to get through within the
             # reply window; silence would look like a broken service.
             await self._say(user_id, "zalo.not_understood")
