@@ -915,7 +915,12 @@ async def reply_pressed(ctx: Ctx, button: BlockerReply) -> None:
     if not await may_answer(ctx, author):
         ctx.answer(ctx.t("report.reply.not_allowed"), alert=True)
         return
-    await ctx.flow.start(REPLY_FLOW, "text", {"report_id": report.id}, ttl=REPLY_TTL)
+    # One conversation per chat: a report the head was writing is kept aside and restored
+    # after the answer, instead of being replaced by this question.
+    stash = {"step": ctx.flow.step, "data": ctx.flow.data} if await load_flow(ctx, FLOW) else None
+    await ctx.flow.start(
+        REPLY_FLOW, "text", {"report_id": report.id, "stash": stash}, ttl=REPLY_TTL
+    )
     ctx.answer()
     await ctx.reply(
         ctx.t(
@@ -935,7 +940,10 @@ async def reply_text(ctx: Ctx) -> None:
     await refuse_if_classified(ctx.app, ctx.actor, text, "report_reply")
     report = await ctx.session.get(Report, int(ctx.flow.data.get("report_id", 0)))
     author = await ctx.session.get(Person, report.person_id) if report else None
+    stash = ctx.flow.data.get("stash")
     await ctx.flow.finish()
+    if stash:
+        await ctx.flow.start(FLOW, str(stash["step"]), dict(stash["data"]), ttl=FLOW_TTL)
     if report is None or author is None:
         raise InvalidInput("report.reply.gone")
     chat, lang = await contact_of(ctx, author)
@@ -953,7 +961,10 @@ async def reply_text(ctx: Ctx) -> None:
         ),
     )
     key = "report.reply.sent" if delivered else "report.reply.unreachable"
-    await ctx.reply(ctx.t(key, name=html.escape(author.full_name)))
+    text = ctx.t(key, name=html.escape(author.full_name))
+    if stash:
+        text += "\n" + ctx.t("report.draft_kept")
+    await ctx.reply(text)
 
 
 @router.callback(AttachmentGet)

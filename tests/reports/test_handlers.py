@@ -101,11 +101,17 @@ async def test_head_reply_is_relayed_to_the_author_and_nobody_else_may_reply(
     refused = await talk.press(org.head_user, "Trả lời", pressed_by=org.cuong_user)
     assert refused.callback_answer is not None and refused.callback_answer.alert
     assert "Chỉ người quản lý trực tiếp" in (refused.callback_answer.text or "")
+    # The head is half-way through their own report when they answer.
+    await talk.say(org.head_user, "/baocao")
+    await talk.say(org.head_user, "Duyệt 15 hồ sơ")
     outcome = await talk.press(org.head_user, "Trả lời")
     assert outcome.handled
     assert "Gõ nội dung trả lời Lê Thị Bình" in talk.last(org.head_user)
     await talk.say(org.head_user, "Mượn máy của bộ phận văn thư nhé")
     assert "Đã chuyển câu trả lời" in talk.last(org.head_user)
+    assert "vẫn được giữ" in talk.last(org.head_user)
+    await talk.say(org.head_user, "/baocao")
+    assert "đang làm dở" in talk.last(org.head_user)  # the draft continues at question 2
     relayed = talk.last(org.binh_user)
     assert "Trần Thị Hoa" in relayed and "Mượn máy của bộ phận văn thư" in relayed
 
