@@ -753,6 +753,17 @@ async def _extend(ctx: Ctx, task_id: int, whole: bool, when: datetime, *, by_but
 @router.callback(CancelConfirm)
 async def cancel_confirmed(ctx: Ctx, data: CancelConfirm) -> None:
     if not data.yes:
+        # Only someone who could cancel may dismiss the question (it may be in a group).
+        refusal, _ = await service.precheck(
+            ctx.session,
+            actor=ctx.actor,
+            task_id=data.task,
+            whole=data.whole,
+            kind=ActionKind.CANCEL,
+        )
+        if refusal is not None:
+            ctx.answer(refusal_text(ctx, refusal), alert=True)
+            return
         ctx.answer()
         await ctx.edit_origin(ctx.t("tasks.cancel.kept", id=f"#{data.task}"))
         return
@@ -787,7 +798,11 @@ async def card_reply(ctx: Ctx) -> None:
     reply = ctx.incoming.reply_to
     assert reply is not None
     card = await repo.card_at(ctx.session, ctx.chat.channel, ctx.chat.chat_id, reply.message_id)
-    if card is None or card.kind == CardKind.ASSIGNER.value:
+    if card is None:
+        return
+    if card.kind == CardKind.ASSIGNER.value:
+        # The assigner answering their approval card: the buttons decide, say so.
+        await ctx.reply(ctx.t("tasks.reply.use_buttons"))
         return
     whole = card.kind == CardKind.ORIGIN.value
     refusal, _ = await service.precheck(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.app import Application
 from bot.clock import ManualClock
 from bot.core.events import ReplyTo
+from bot.delivery.errors import Unreachable
 from storage.models import AuditEntry, TaskEvent
 from tests.fakes import FakeMessenger, Recorded, UpdateFactory
 from tests.tasks_feature.helpers import GROUP_ID, build_org, button, labels, press, rows, say
@@ -112,6 +113,11 @@ async def test_a_task_from_assignment_to_approval(
     assert outcome.callback_answer is not None and outcome.callback_answer.alert
     assert "Chỉ người giao việc hoặc lãnh đạo" in (outcome.callback_answer.text or "")
 
+    # A reply to the approval card is not an approval: the leader is pointed to the buttons.
+    approval_quote = ReplyTo(approval.message_id, "📋 Việc #1\nSoạn", "0", from_bot=True)
+    await core.handle(say(updates, org.leader, "ok", reply_to=approval_quote))
+    assert "dùng nút Duyệt hoặc Trả lại" in last_in(messenger, leader_chat).message.text
+
     # Return with a comment, asked in the leader's private chat where the button was.
     await core.handle(
         press(updates, org.leader, button(approval, "Trả lại"), message_id=approval.message_id)
@@ -178,6 +184,23 @@ async def test_extend_cancel_and_lists_with_overdue_first(
     cards = [r for r in messenger.sent if r.chat.chat_id == GROUP_ID]
     leader_chat, an_chat = org.leader.user_id, org.an.user_id
 
+    # The bot cannot write to An in private: the reason is asked in the group, and An's
+    # next message there is the answer.
+    messenger.failures.append(Unreachable("blocked"))
+    await core.handle(
+        press(
+            updates,
+            org.an,
+            button(cards[0], "Cần hỗ trợ"),
+            message_id=cards[0].message_id,
+            chat_id=GROUP_ID,
+        )
+    )
+    asked = last_in(messenger, GROUP_ID).message.text
+    assert asked.startswith("Nguyễn Văn An: 🆘 Việc #1 «Báo cáo A»: bạn cần hỗ trợ gì?")
+    await core.handle(say(updates, org.an, "Chờ số liệu của xã", group=True))
+    assert "🆘 Cần hỗ trợ" in shown(cards[0]) and "📝 Chờ số liệu của xã" in shown(cards[0])
+
     # Only a supervisor extends.
     refused = await core.handle(
         press(
@@ -220,6 +243,19 @@ async def test_extend_cancel_and_lists_with_overdue_first(
     )
     confirm = last_in(messenger, leader_chat)
     assert labels(confirm) == ["🚫 Có, huỷ việc", "Không huỷ"]
+    # Nobody else can answer the question for the leader.
+    for label in ("Có, huỷ", "Không huỷ"):
+        other = await core.handle(
+            press(
+                updates,
+                org.chi,
+                button(confirm, label),
+                message_id=confirm.message_id,
+                chat_id=leader_chat,
+            )
+        )
+        assert other.callback_answer is not None and other.callback_answer.alert
+    assert confirm.edits == []
     await core.handle(
         press(updates, org.leader, button(confirm, "Có, huỷ"), message_id=confirm.message_id)
     )
