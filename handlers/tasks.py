@@ -22,8 +22,9 @@ import html
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -72,11 +73,13 @@ CARD_MARK: Final = re.compile(r"^\s*📋[^\n#]*#(\d+)")
 _PROGRESS_ARGS: Final = re.compile(r"^#?(\d+)\s+(.+)$", re.S)
 _MENTION: Final = re.compile(r"@([A-Za-z0-9_]{3,32})\b")
 # Words of /tasks, compared without diacritics: "tất cả", "quá hạn", "hôm nay".
-_LIST_WORDS: Final = {
-    "all": ("all", "tatca", "donvi", "unit"),
-    "overdue": ("overdue", "quahan", "late", "tre", "trehan"),
-    "today": ("today", "homnay"),
-}
+_LIST_WORDS: Final = MappingProxyType(
+    {
+        "all": ("all", "tatca", "donvi", "unit"),
+        "overdue": ("overdue", "quahan", "late", "tre", "trehan"),
+        "today": ("today", "homnay"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ class ListRequest:
     everyone: bool = False
     only: frozenset[service.ListFilter] = frozenset()
     usernames: tuple[str, ...] = ()
-    unknown: tuple[str, ...] = field(default_factory=tuple)
+    unknown: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -186,14 +189,25 @@ async def _write_private(ctx: Ctx, person_id: int, message: OutMessage) -> str |
     return ref.message_id
 
 
-async def _notify(ctx: Ctx, person_id: int, key: str, **params: Any) -> None:
-    """A short notice in someone's private chat, in their language; never to the actor."""
+async def _notify(ctx: Ctx, person_id: int, key: str, info: TaskInfo, **params: Any) -> None:
+    """A short notice about a task in someone's private chat, in their language; never to
+    the actor. Gives the message ``id``, ``text``, ``name`` (the actor) and ``when``."""
     if person_id == ctx.actor.person_id:
         return
     lang = await service.person_language(
         ctx.session, person_id, ctx.app.i18n, ctx.app.settings.default_language
     )
-    await _write_private(ctx, person_id, OutMessage(ctx.t_in(lang, key, **params)))
+    when = deadline_text(info.deadline, info.tz, lang) if info.deadline else ""
+    text = ctx.t_in(
+        lang,
+        key,
+        id=info.id,
+        text=_quote(info),
+        name=html.escape(ctx.actor.full_name),
+        when=when,
+        **params,
+    )
+    await _write_private(ctx, person_id, OutMessage(text))
 
 
 async def _send_row_card(ctx: Ctx, info: TaskInfo, kind: CardKind, person_id: int) -> bool:
@@ -236,77 +250,36 @@ def _quote(info: TaskInfo) -> str:
     return html.escape(service.cut(info.text.replace("\n", " "), 120))
 
 
+# event → who hears of it at once, the message, the name of the actor's words in it.
+_NOTICES: Final = MappingProxyType(
+    {
+        "blocked": ("assigner", "tasks.notify.blocked", "reason"),
+        "noted": ("assigner", "tasks.notify.progress", "note"),
+        "returned": ("assignee", "tasks.notify.returned", "comment"),
+        "approved": ("assignee", "tasks.notify.approved", None),
+        "extended": ("assignee", "tasks.notify.extended", None),
+        "cancelled": ("assignee", "tasks.notify.cancelled", None),
+    }
+)
+
+
 async def _tell_others(ctx: Ctx, outcome: ActOutcome) -> None:
     """Who must learn of a move at once: the assigner of a finished, stuck or progressing
-    task; the assignee of an approved, returned, extended or cancelled one."""
-    by = html.escape(ctx.actor.full_name)
+    task (a finished one with the card to approve it); the assignee of an approved,
+    returned, extended or cancelled one. Edited cards do not notify anyone."""
     for moved in outcome.moved:
-        info, event = moved.after, moved.result.event
-        note = html.escape(moved.result.text or "")
+        info, result = moved.after, moved.result
+        event = "noted" if result.action is ActionKind.PROGRESS else result.event
         if event == "done":
             if info.assigner_id != ctx.actor.person_id:
                 await _send_row_card(ctx, info, CardKind.ASSIGNER, info.assigner_id)
-        elif event == "blocked":
-            await _notify(
-                ctx,
-                info.assigner_id,
-                "tasks.notify.blocked",
-                id=info.id,
-                name=by,
-                text=_quote(info),
-                reason=note,
-            )
-        elif event in ("noted", "unblocked") and moved.result.action is ActionKind.PROGRESS:
-            await _notify(
-                ctx,
-                info.assigner_id,
-                "tasks.notify.progress",
-                id=info.id,
-                name=by,
-                text=_quote(info),
-                note=note,
-            )
-        elif event == "returned":
-            await _notify(
-                ctx,
-                info.assignee_id,
-                "tasks.notify.returned",
-                id=info.id,
-                name=by,
-                text=_quote(info),
-                comment=note,
-            )
-        elif event == "approved":
-            await _notify(
-                ctx,
-                info.assignee_id,
-                "tasks.notify.approved",
-                id=info.id,
-                name=by,
-                text=_quote(info),
-            )
-        elif event == "extended" and info.deadline is not None:
-            lang = await service.person_language(
-                ctx.session, info.assignee_id, ctx.app.i18n, ctx.app.settings.default_language
-            )
-            await _notify(
-                ctx,
-                info.assignee_id,
-                "tasks.notify.extended",
-                id=info.id,
-                name=by,
-                text=_quote(info),
-                when=deadline_text(info.deadline, info.tz, lang),
-            )
-        elif event == "cancelled":
-            await _notify(
-                ctx,
-                info.assignee_id,
-                "tasks.notify.cancelled",
-                id=info.id,
-                name=by,
-                text=_quote(info),
-            )
+            continue
+        if event not in _NOTICES:
+            continue
+        role, key, words = _NOTICES[event]
+        person_id = info.assigner_id if role == "assigner" else info.assignee_id
+        params = {words: html.escape(result.text or "")} if words else {}
+        await _notify(ctx, person_id, key, info, **params)
 
 
 async def _conclude(ctx: Ctx, outcome: ActOutcome, *, by_button: bool) -> bool:
@@ -542,11 +515,13 @@ async def _create_and_announce(
 
 # --------------------------------------------------------------------------- card buttons
 
-_ASKS: Final = {
-    ActionKind.NEED_HELP: (FLOW_HELP, "reason", "tasks.ask.reason"),
-    ActionKind.RETURN: (FLOW_RETURN, "comment", "tasks.ask.comment"),
-    ActionKind.EXTEND: (FLOW_EXTEND, "deadline", "tasks.ask.deadline"),
-}
+_ASKS: Final = MappingProxyType(
+    {
+        ActionKind.NEED_HELP: (FLOW_HELP, "reason", "tasks.ask.reason"),
+        ActionKind.RETURN: (FLOW_RETURN, "comment", "tasks.ask.comment"),
+        ActionKind.EXTEND: (FLOW_EXTEND, "deadline", "tasks.ask.deadline"),
+    }
+)
 
 
 @router.callback(TaskButton)

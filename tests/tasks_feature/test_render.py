@@ -170,5 +170,9 @@ def test_every_refusal_status_and_event_has_a_message(i18n: Translator) -> None:
     keys += [f"tasks.moved.{e}" for e in (*events, "extended", "cancelled")]
     keys += [f"tasks.button.{a}" for a in ("accept", "done", "need_help", "approve", "return")]
     keys += ["tasks.button.extend", "tasks.button.cancel"]
+    keys += [
+        f"tasks.notify.{n}"
+        for n in ("blocked", "progress", "returned", "approved", "extended", "cancelled")
+    ]
     for lang in ("vi", "en"):
         assert [k for k in keys if not i18n.has(k, lang)] == []
