@@ -133,6 +133,7 @@ class ZaloMockState:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self.changed = Notifier()
+        self.closing = False  # set at shutdown so long polls end at once
         self.reset()
 
     def reset(self) -> None:
@@ -380,6 +381,7 @@ class ZaloMock:
             app.router.add_route(method, path, _json_errors(handler))
 
         async def on_shutdown(app: web.Application) -> None:
+            self.state.closing = True
             self.state.changed.notify()
             await self.pusher.close()
 
@@ -743,7 +745,9 @@ class ZaloMock:
         state = self.state
 
         def bot_spoke() -> bool:
-            return any(m.from_bot and m.user_id == user_id and m.id > after for m in state.messages)
+            return state.closing or any(
+                m.from_bot and m.user_id == user_id and m.id > after for m in state.messages
+            )
 
         if wait > 0:
             await state.changed.wait_for(bot_spoke, wait)
