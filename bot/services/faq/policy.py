@@ -337,6 +337,27 @@ def parse_policy(data: Mapping[str, Any]) -> Policy:
     return Policy(tuple(sorted(rules, key=lambda r: r.effective_from)))
 
 
+def json_safe(value: Any) -> Any:
+    """YAML gives dates and datetimes; the database keeps JSON, so write them as ISO text
+    (``parse_policy`` reads both forms alike)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def load_policy_data(path: str | Path) -> dict[str, Any]:
+    """The policy file as JSON-ready data (validated: a bad file raises PolicyInvalidError)."""
+    with Path(path).open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle) or {}
+    data = json_safe(raw) if isinstance(raw, Mapping) else {}
+    parse_policy(data)
+    return data
+
+
 def load_policy(path: str | Path) -> Policy:
     with Path(path).open(encoding="utf-8") as handle:
         return parse_policy(yaml.safe_load(handle) or {})
@@ -348,6 +369,10 @@ def shipped_policy_path() -> Path:
 
 def load_shipped_policy() -> Policy:
     return load_policy(shipped_policy_path())
+
+
+def shipped_policy_data() -> dict[str, Any]:
+    return load_policy_data(shipped_policy_path())
 
 
 def policy_with_rules(policy: Policy, extra: Iterable[Rule]) -> Policy:
