@@ -85,6 +85,11 @@ async def test_a_task_from_assignment_to_approval(
     assert help_notice.startswith("🆘 Nguyễn Văn An cần hỗ trợ việc #1")
     assert "Thiếu số liệu của phòng &lt;Tài chính&gt;" in help_notice
 
+    # A note with a state-secret marking is refused and not kept.
+    outcome = await core.handle(say(updates, org.an, "/tiendo 1 Đã nhận công văn Tuyệt mật"))
+    assert outcome.errors == ["classified.refused"]
+    assert "Tuyệt mật" not in shown(card)
+
     # /tiendo after help: back in progress, the assigner told again.
     await core.handle(say(updates, org.an, "/tiendo 1 Đã nhận số liệu, đang tổng hợp"))
     assert last_in(messenger, an_chat).message.text == (
@@ -148,7 +153,7 @@ async def test_a_task_from_assignment_to_approval(
         audited = [
             a.action
             for a in await session.scalars(
-                select(AuditEntry).where(AuditEntry.entity == "task").order_by(AuditEntry.id)
+                select(AuditEntry).where(AuditEntry.action.like("task.%")).order_by(AuditEntry.id)
             )
         ]
     expected = [
