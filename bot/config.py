@@ -39,7 +39,15 @@ class Settings(BaseSettings):
     ops_host: str = "127.0.0.1"
     ops_port: int = Field(default=8090, ge=-1, le=65535)
     zalo_app_id: str = ""
+    # The app secret refreshes tokens; the OA secret key signs webhook events (defaults to it).
     zalo_secret_key: str = ""
+    zalo_oa_secret_key: str = ""
+    zalo_access_token: str = ""
+    zalo_refresh_token: str = ""
+    zalo_webhook_host: str = "127.0.0.1"
+    zalo_webhook_port: int = Field(default=8082, ge=0, le=65535)
+    zalo_webhook_path: str = "/zalo/webhook"
+    zalo_max_event_age: float = Field(default=300.0, gt=0)
     zalo_api_url: str = "https://openapi.zalo.me"
     zalo_oauth_url: str = "https://oauth.zaloapp.com"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

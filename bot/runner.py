@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bot.app import Application, build_application
+from bot.channels.zalo.runtime import ZaloRuntime
 from bot.clock import Clock
 from bot.config import ConfigError, Settings
 from bot.delivery.outbox import OutboxWorker
@@ -91,6 +92,21 @@ def start_background(application: Application) -> Background:
     return Background(worker, task, stop_event, scheduler)
 
 
+async def start_zalo(running: RunningBot, zalo: ZaloRuntime) -> None:
+    """The citizens' Zalo OA channel beside Telegram (webhook only; the URL is set in Zalo's
+    developer console)."""
+    settings = running.application.app.settings
+    running.zalo = zalo
+    try:
+        running.zalo_port = await zalo.start(
+            settings.zalo_webhook_host, settings.zalo_webhook_port, settings.zalo_webhook_path
+        )
+    except OSError as exc:
+        await running.stop()
+        reason = f"cannot listen on {settings.zalo_webhook_port}: {exc.strerror}"
+        raise ConfigError(f"CONGVU_ZALO_WEBHOOK_PORT: {reason}") from None
+
+
 @dataclass
 class RunningBot:
     application: Application
@@ -98,6 +114,8 @@ class RunningBot:
     webhook_port: int | None = None
     ops: OpsServer | None = None
     background: Background | None = None
+    zalo: ZaloRuntime | None = None
+    zalo_port: int | None = None
 
     @property
     def ops_port(self) -> int | None:
@@ -105,6 +123,8 @@ class RunningBot:
 
     async def stop(self) -> None:
         try:
+            if self.zalo is not None:
+                await self.zalo.stop()
             if self.background is not None:
                 await self.background.stop()
             await self.runtime.stop()
@@ -140,6 +160,8 @@ async def start_bot(
         raise
     running = RunningBot(application, runtime, port)
     running.background = start_background(application)
+    if settings.zalo_app_id:
+        await start_zalo(running, ZaloRuntime.from_settings(application.core, settings))
     if settings.ops_port >= 0:
         running.ops = OpsServer(application.app, settings.ops_host, settings.ops_port)
         try:

@@ -60,7 +60,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import seed_demo
+    from bot.demo import seed_demo, start_demo_zalo
     from bot.mockserver.server import MockServer
 
     mock = MockServer(port=args.port)
@@ -68,10 +68,17 @@ async def _demo(args: argparse.Namespace) -> int:
         base = await mock.start()
     except OSError as exc:
         raise CommandError(f"cannot listen on port {args.port}: {exc.strerror}") from None
-    settings = load_settings(telegram_token=DEMO_TOKEN, telegram_api_url=base, webhook_url="")
+    settings = load_settings(
+        telegram_token=DEMO_TOKEN,
+        telegram_api_url=base,
+        webhook_url="",
+        zalo_app_id="",
+        zalo_webhook_port=0,
+    )
     try:
         running = await start_bot(settings, mode="polling")
         try:
+            await start_demo_zalo(running, base)
             people = await seed_demo(running.application, base)
             print(f"congvu demo is running. Playground: {base}/", flush=True)
             print(f"Database: {settings.resolved_database_url}", flush=True)

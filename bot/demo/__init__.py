@@ -8,9 +8,13 @@ import aiohttp
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.channels.zalo.runtime import ZaloRuntime
+from bot.runner import RunningBot, start_zalo
 from bot.services.org.importer import apply_org, parse_org
 from storage.models import ChatBinding, Identity, Person
 
+DEMO_ZALO_APP = "demo-zalo-app"
+DEMO_ZALO_KEY = "demo-oa-secret"
 DEMO_CITIZEN = {"id": 500001, "first_name": "Lê Văn Dân", "username": "dan_le"}
 
 
@@ -79,3 +83,28 @@ async def seed_demo(application: Application, mock_base_url: str) -> list[str]:
 async def _post(http: aiohttp.ClientSession, path: str, body: dict[str, object]) -> None:
     async with http.post(path, json=body) as response:
         response.raise_for_status()
+
+
+async def start_demo_zalo(running: RunningBot, mock_base_url: str) -> None:
+    """The Zalo citizen channel against the mock server's Zalo side, signed with demo keys."""
+    zalo = ZaloRuntime(
+        running.application.core,
+        app_id=DEMO_ZALO_APP,
+        app_secret="demo-app-secret",
+        oa_secret_key=DEMO_ZALO_KEY,
+        api_url=mock_base_url,
+        oauth_url=mock_base_url,
+        access_token="demo-access",
+        refresh_token="demo-refresh",
+    )
+    await start_zalo(running, zalo)
+    async with aiohttp.ClientSession(mock_base_url) as http:
+        await _post(
+            http,
+            "/_mock/zalo/webhook",
+            {
+                "url": f"http://127.0.0.1:{running.zalo_port}/zalo/webhook",
+                "app_id": DEMO_ZALO_APP,
+                "secret_key": DEMO_ZALO_KEY,
+            },
+        )

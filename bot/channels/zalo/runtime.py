@@ -88,22 +88,17 @@ class ZaloRuntime:
 
     @classmethod
     def from_settings(cls, core: Dispatcher, settings: Settings, **overrides: Any) -> ZaloRuntime:
-        """Built from CONGVU_ZALO_* settings. Names not in Settings yet are read if present:
-        zalo_oa_secret_key (else zalo_secret_key signs events too), zalo_access_token,
-        zalo_refresh_token, zalo_max_event_age (seconds)."""
+        """Built from the CONGVU_ZALO_* settings; the OA secret key defaults to the app secret."""
         options: dict[str, Any] = {
             "app_id": settings.zalo_app_id,
             "app_secret": settings.zalo_secret_key,
-            "oa_secret_key": getattr(settings, "zalo_oa_secret_key", "")
-            or settings.zalo_secret_key,
+            "oa_secret_key": settings.zalo_oa_secret_key or settings.zalo_secret_key,
             "api_url": settings.zalo_api_url,
             "oauth_url": settings.zalo_oauth_url,
-            "access_token": getattr(settings, "zalo_access_token", ""),
-            "refresh_token": getattr(settings, "zalo_refresh_token", ""),
+            "access_token": settings.zalo_access_token,
+            "refresh_token": settings.zalo_refresh_token,
+            "max_event_age": timedelta(seconds=settings.zalo_max_event_age),
         }
-        max_age = getattr(settings, "zalo_max_event_age", None)
-        if max_age:
-            options["max_event_age"] = timedelta(seconds=float(max_age))
         options.update(overrides)
         return cls(core, **options)
 
