@@ -281,8 +281,9 @@ async def create(
     if not assignment.assignee_ids:
         raise ValueError("no assignee")
     people = await repo.people(session, assignment.assignee_ids)
+    # The task belongs to the assignee's unit, so that unit's leader supervises it.
     rows = [
-        repo.NewRow(pid, people[pid].unit_id if pid in people else actor.unit_id)
+        repo.NewRow(pid, (people[pid].unit_id if pid in people else None) or actor.unit_id)
         for pid in assignment.assignee_ids
     ]
     created = await repo.create_batch(
@@ -353,7 +354,8 @@ def _refusal_for_stranger(kind: ActionKind) -> str:
 
 
 def _first_refusal(refusals: Sequence[str]) -> str:
-    """On a batch, a refusal about rights or an already-made move says most; else the first."""
+    """On a batch where no row fits, the first row's reason stands for all (they share the
+    text, the assigner and usually the status)."""
     return refusals[0] if refusals else GONE
 
 
