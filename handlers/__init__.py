@@ -7,7 +7,7 @@ A feature that needs start-up work (loading a catalogue, building an index) adds
 from collections.abc import Awaitable, Callable
 
 from bot.core.app_context import AppContext
-from handlers import checkin, invites, org, roster, start
+from handlers import checkin, invites, org, roster, start, tasks
 
 FEATURE_ROUTERS = (
     start.router,
@@ -15,5 +15,6 @@ FEATURE_ROUTERS = (
     org.router,
     checkin.router,
     roster.router,
+    tasks.router,
 )
 FEATURE_SETUPS: tuple[Callable[[AppContext], Awaitable[None]], ...] = ()

@@ -74,6 +74,8 @@ async def _demo(args: argparse.Namespace) -> int:
         webhook_url="",
         zalo_app_id="",
         zalo_webhook_port=0,
+        # Beside the playground's port, so two demos on different ports do not clash.
+        ops_port=args.port + 9 if args.port else 0,
     )
     try:
         running = await start_bot(settings, mode="polling")
@@ -82,6 +84,7 @@ async def _demo(args: argparse.Namespace) -> int:
             people = await seed_demo(running.application, base)
             print(f"congvu demo is running. Playground: {base}/", flush=True)
             print(f"Database: {settings.resolved_database_url}", flush=True)
+            print(f"Health and metrics: http://127.0.0.1:{running.ops_port}/healthz", flush=True)
             print("Demo people: " + ", ".join(people), flush=True)
             print("Press Ctrl+C to stop.", flush=True)
             if not args.no_browser:

@@ -270,7 +270,9 @@ class MockState:
         self.files_by_path: dict[str, StoredFile] = {}
         self._file_counter = itertools.count(1)
         self.updates: dict[int, PendingUpdate] = {}
-        self._next_update_id = 1
+        # Like Telegram after a quiet spell, ids start at an unpredictable number: a bot whose
+        # database outlives a mock server restart must not take new updates for old ones.
+        self._next_update_id = secrets.randbelow(1 << 30) + 1
         self.allowed_updates: list[str] | None = None
         self.poll_generation = 0
         self.webhook: WebhookConfig | None = None

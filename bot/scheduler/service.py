@@ -7,15 +7,19 @@ so a restart or a change of leader loses nothing and repeats nothing.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.scheduler.engine import ReminderEngine
 from bot.scheduler.leader import Leadership
+from storage.repositories.core import prune_updates
 
 log = logging.getLogger(__name__)
+# Zalo retries for an hour, Telegram keeps updates for a day: a week is ample.
+UPDATE_MEMORY = timedelta(days=7)
+HOUSEKEEPING_EVERY = 120  # ticks, about an hour at the default interval
 
 
 class SchedulerService:
@@ -34,6 +38,8 @@ class SchedulerService:
                 return
             result = await self.engine.tick()
             self.ticks += 1
+            if self.ticks % HOUSEKEEPING_EVERY == 1:
+                await self.housekeeping()
             if result.sent or result.late or result.skipped:
                 log.info(
                     "reminders: %d sent, %d late, %d skipped",
@@ -44,6 +50,14 @@ class SchedulerService:
         except Exception:
             # The next tick tries again; decisions already recorded are not repeated.
             log.exception("scheduler tick failed")
+
+    async def housekeeping(self) -> None:
+        """Forget processed update ids once no platform would redeliver them."""
+        app = self.engine.app
+        async with app.db.transaction() as session:
+            pruned = await prune_updates(session, app.clock.now() - UPDATE_MEMORY)
+        if pruned:
+            log.info("forgot %d processed update ids", pruned)
 
     def start(self) -> None:
         self.scheduler.add_job(
