@@ -447,3 +447,22 @@ async def test_export_in_chat_is_an_xlsx_with_vietnamese_headers(talk: Talk, org
     assert an[3] == 9
     assert an[11] == 1  # reports submitted
     assert an[12] == 8  # reports missing
+
+
+async def test_summary_covers_sub_units_and_not_the_units_above(talk: Talk, org: Org) -> None:
+    async with talk.application.app.db.transaction() as session:
+        child = Unit(code="TIEPNHAN", name="Tổ tiếp nhận", parent_id=org.unit_id, settings={})
+        session.add(child)
+        await session.flush()
+        lead = Person(full_name="Đỗ Văn Dũng", role="leader", unit_id=child.id)
+        session.add_all([lead, Person(full_name="Hồ Thị Em", role="staff", unit_id=child.id)])
+        await session.flush()
+        session.add(Identity(channel="telegram", user_id="1888", person_id=lead.id))
+    await talk.say(org.head_user, "/tonghop")
+    text = talk.last(org.head_user)
+    assert text.index("Bộ phận Một cửa") < text.index("Tổ tiếp nhận")
+    assert "Hồ Thị Em" in text
+    await talk.say("1888", "/tonghop MOTCUA")
+    assert "Bạn chỉ xem được đơn vị của mình" in talk.last("1888")
+    await talk.say("1888", "/tonghop")
+    assert "Tổ tiếp nhận" in talk.last("1888") and "Nguyễn Văn An" not in talk.last("1888")

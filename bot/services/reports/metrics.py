@@ -34,7 +34,7 @@ Definitions (the evaluation is based on them, so they are spelled out):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
@@ -478,12 +478,14 @@ def unit_facts(unit: Any) -> UnitFacts:
 
 
 async def collect(
-    session: AsyncSession, unit_ids: Iterable[int], period: Period, now: datetime
+    session: AsyncSession, unit_ids: Sequence[int], period: Period, now: datetime
 ) -> Metrics:
     """Read everything the numbers need for these units and compute them."""
+    order = {unit_id: i for i, unit_id in enumerate(unit_ids)}
+    # In the order asked for: the leader's own unit first, then its sub-units.
     units = sorted(
-        (unit_facts(u) for u in await repo.units_by_ids(session, unit_ids)),
-        key=lambda u: (u.parent_id is not None, u.code),
+        (unit_facts(u) for u in await repo.units_by_ids(session, order)),
+        key=lambda u: order[u.id],
     )
     people = await repo.people_in_units(session, [u.id for u in units], REPORTING_ROLES)
     person_ids = [p.id for p in people]
