@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.attendance.quota import office_capacity
+from bot.services.attendance.unitconfig import quota_of
 from bot.services.reports.periods import Period
 from bot.services.reports.rules import UnitSchedule
 from bot.services.reports.text import fold
@@ -55,7 +56,6 @@ OFFICE = "office"
 REPORTING_ROLES: tuple[str, ...] = ("staff", "deputy", "leader")
 DONE_STATUSES = frozenset(repo.DONE_TASK_STATUSES)
 CANCELLED = "cancelled"
-QUOTA_KIND_KEY = "office_quota_kind"
 
 
 # --------------------------------------------------------------------------- facts in
@@ -451,17 +451,6 @@ def compute(facts: Facts, period: Period, now: datetime) -> Metrics:
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def quota_of(value: float | None, settings: Mapping[str, Any] | None) -> int | Fraction | None:
-    """The stored quota as the attendance rules read it: a float column cannot tell one
-    person (1) from everyone (1.0), so the unit's ``office_quota_kind`` decides."""
-    if value is None:
-        return None
-    kind = (settings or {}).get(QUOTA_KIND_KEY)
-    if kind == "people" or (kind is None and value > 1 and float(value).is_integer()):
-        return int(value)
-    return Fraction(value).limit_denominator(10**6)
 
 
 def unit_facts(unit: Any) -> UnitFacts:

@@ -29,13 +29,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from bot.services.attendance.calendar import WorkCalendar, weekdays_from_iso
+from bot.services.attendance.calendar import WorkCalendar
 from bot.services.attendance.lateness import cutoff_instant
+from bot.services.attendance.unitconfig import calendar_of, cutoff_of, timezone_of
 from bot.services.reports.text import fold_aligned
 
-DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 # One part and the whole report stay well inside a 4096-character chat message once the
 # headings and the author's name are added.
@@ -185,21 +185,14 @@ class UnitSchedule:
         checkin_by: str | None,
         settings: Mapping[str, Any] | None = None,
     ) -> UnitSchedule:
-        """From a unit's columns; ``settings`` may list ``extra_days_off`` and
-        ``extra_working_days`` (ISO dates), the keys the check-in rules read too."""
-        try:
-            tz = ZoneInfo(timezone or DEFAULT_TIMEZONE)
-        except (ZoneInfoNotFoundError, ValueError):
-            tz = ZoneInfo(DEFAULT_TIMEZONE)
-        try:
-            weekdays = weekdays_from_iso(working_days or "12345")
-        except ValueError:
-            weekdays = weekdays_from_iso("12345")
-        off = _iso_dates((settings or {}).get("extra_days_off"))
-        extra = _iso_dates((settings or {}).get("extra_working_days"))
-        # A date in both lists is a settings mistake; the working day wins so that nobody
-        # is told a real working day is off (the same choice the check-in rules make).
-        return cls(tz, WorkCalendar(weekdays, off - extra, extra), _clock(checkin_by or ""))
+        """From a unit's columns, read exactly as the check-in rules read them (time zone,
+        working days with the unit's extra days off/on, cut-off), so a day and a cut-off
+        mean the same thing for a report as for a check-in."""
+        return cls(
+            timezone_of(timezone),
+            calendar_of(working_days or "12345", settings),
+            cutoff_of(checkin_by),
+        )
 
     def local_date(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
@@ -213,26 +206,6 @@ class UnitSchedule:
 
     def can_edit(self, day: date, now: datetime) -> bool:
         return day <= self.local_date(now) and now <= self.edit_deadline(day)
-
-
-def _iso_dates(values: object) -> set[date]:
-    found: set[date] = set()
-    if isinstance(values, list | tuple):
-        for value in values:
-            try:
-                found.add(date.fromisoformat(str(value)))
-            except ValueError:
-                continue  # one bad date must not stop every report of the unit
-    return found
-
-
-def _clock(text: str) -> time:
-    try:
-        return time.fromisoformat(text.strip())
-    except (ValueError, AttributeError):
-        # A malformed setting must not lock everyone out of editing: fall back to the
-        # directives' usual start of the working day.
-        return time(9, 0)
 
 
 def attachment_too_big(size: int | None) -> bool:
