@@ -7,7 +7,7 @@ A feature that needs start-up work (loading a catalogue, building an index) adds
 from collections.abc import Awaitable, Callable
 
 from bot.core.app_context import AppContext
-from handlers import checkin, invites, org, roster, start, tasks
+from handlers import checkin, invites, org, reports, roster, start, summary, tasks
 
 FEATURE_ROUTERS = (
     start.router,
@@ -16,5 +16,7 @@ FEATURE_ROUTERS = (
     checkin.router,
     roster.router,
     tasks.router,
+    reports.router,
+    summary.router,
 )
 FEATURE_SETUPS: tuple[Callable[[AppContext], Awaitable[None]], ...] = ()

@@ -10,11 +10,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bot.cli import database, org, remind, serve
+from bot.cli import database, export, org, remind, serve
 from bot.cli.common import CommandError
 from bot.config import ConfigError
 
-COMMAND_MODULES = (serve, database, org, remind)
+COMMAND_MODULES = (serve, database, org, remind, export)
 
 
 class OneLineParser(argparse.ArgumentParser):

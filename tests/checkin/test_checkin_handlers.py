@@ -22,11 +22,6 @@ from tests.checkin.helpers import (
 )
 from tests.fakes import FakeMessenger, UpdateFactory
 
-# The conversation runs the same on both databases; what depends on the database (locks,
-# unique rows, JSON settings) is in test_storage_races.py and the end-to-end tests, which
-# run on SQLite and PostgreSQL. One database here keeps the suite fast.
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
 TUESDAY = date(2020, 4, 14)
 # 08:30 and 09:30 in Hồ Chí Minh City (UTC+7) on Tuesday 14 April 2020.
 MORNING = datetime(2020, 4, 14, 1, 30, tzinfo=UTC)

@@ -19,8 +19,6 @@ from tests.checkin.helpers import (
 )
 from tests.fakes import FakeMessenger, UpdateFactory
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
 MORNING = datetime(2020, 4, 14, 1, 30, tzinfo=UTC)
 
 

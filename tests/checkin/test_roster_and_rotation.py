@@ -14,8 +14,6 @@ from tests.checkin.driver import Driver
 from tests.checkin.helpers import Org, attendance_rows, audit_actions, build_unit
 from tests.fakes import FakeMessenger, UpdateFactory
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
 GROUP = "-1001234"
 
 

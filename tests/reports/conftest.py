@@ -1,58 +1,19 @@
-"""Fixtures for the report tests: the report routers switched on, a small organisation."""
+"""Fixtures for the report tests: a small organisation and the end-to-end fixtures."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-import handlers
-from bot import app as bot_app
 from bot.app import Application
-from handlers import reports, summary
 from storage.db import Database
 from storage.models import Identity, Person, Unit
 from tests.e2e.conftest import bot, bot_settings, chat, mock, runtime  # noqa: F401
 
-BOTH_DATABASES = "both_databases"
-
 # Tuesday 14 April 2020, 16:30 in Hồ Chí Minh City: the end of a working day.
 TUESDAY_AFTERNOON = datetime(2020, 4, 14, 9, 30, tzinfo=UTC)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", f"{BOTH_DATABASES}: a report test that also runs on PostgreSQL"
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Conversation-only report tests run on SQLite; the ones marked ``both_databases``
-    (every query of the report repository and the metrics, end to end) on PostgreSQL too.
-    A fresh PostgreSQL database per test costs more than the test itself."""
-    here = Path(__file__).parent
-    skip = pytest.mark.skip(reason="conversation test: SQLite covers it (see both_databases)")
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if (
-            Path(str(item.fspath)).parent == here
-            and callspec is not None
-            and callspec.params.get("database_url") == "postgresql"
-            and item.get_closest_marker(BOTH_DATABASES) is None
-        ):
-            item.add_marker(skip)
-
-
-@pytest.fixture(autouse=True)
-def report_routers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The report routers, until the lead wires them into handlers.FEATURE_ROUTERS."""
-    current = bot_app.FEATURE_ROUTERS
-    missing = tuple(r for r in (reports.router, summary.router) if r not in current)
-    if missing:
-        monkeypatch.setattr(bot_app, "FEATURE_ROUTERS", (*current, *missing))
-        monkeypatch.setattr(handlers, "FEATURE_ROUTERS", (*current, *missing))
 
 
 @dataclass(frozen=True)

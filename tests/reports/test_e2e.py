@@ -12,7 +12,6 @@ import io
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pytest
 from openpyxl import load_workbook
 
 from bot.clock import ManualClock
@@ -93,7 +92,6 @@ async def seed(running: RunningBot) -> tuple[Org, dict[str, int]]:
     return org, ids
 
 
-@pytest.mark.both_databases
 async def test_daily_reports_summary_charts_export_and_blocker(
     bot: RunningBot, chat: MockChatClient, clock: ManualClock
 ) -> None:

@@ -116,7 +116,6 @@ async def test_head_reply_is_relayed_to_the_author_and_nobody_else_may_reply(
     assert "Trần Thị Hoa" in relayed and "Mượn máy của bộ phận văn thư" in relayed
 
 
-@pytest.mark.both_databases
 async def test_second_one_shot_is_merged_after_confirming_and_history_kept(
     talk: Talk, org: Org
 ) -> None:
@@ -138,7 +137,6 @@ async def test_second_one_shot_is_merged_after_confirming_and_history_kept(
 # --------------------------------------------------------------------------- guided
 
 
-@pytest.mark.both_databases
 async def test_guided_report_with_a_task_picked(talk: Talk, org: Org) -> None:
     task_id = await add_task(talk.application, org, org.an_id, "Soạn công văn trả lời Sở Nội vụ")
     await talk.say(org.an_user, "/baocao")
@@ -240,7 +238,6 @@ async def test_non_working_day_asks_first_and_stores_only_when_confirmed(
     assert len(await reports_of(talk.application, org.an_id)) == 1
 
 
-@pytest.mark.both_databases
 async def test_edit_until_the_next_working_days_cutoff(
     talk: Talk, org: Org, clock: ManualClock
 ) -> None:
@@ -282,7 +279,6 @@ async def test_cutoff_passing_while_editing_keeps_the_draft(
 # --------------------------------------------------------------------------- files
 
 
-@pytest.mark.both_databases
 async def test_file_in_the_flow_is_attached_on_confirm(talk: Talk, org: Org) -> None:
     await talk.say(org.an_user, "/baocao")
     await talk.say(org.an_user, "Tiếp nhận 7 hồ sơ")
@@ -334,7 +330,6 @@ async def test_file_after_the_report_joins_it(talk: Talk, org: Org) -> None:
 # --------------------------------------------------------------------------- history
 
 
-@pytest.mark.both_databases
 async def test_history_own_others_and_the_units(talk: Talk, org: Org, clock: ManualClock) -> None:
     await talk.say(org.an_user, "/baocao Xử lý 4 hồ sơ")
     clock.advance(timedelta(days=1))
@@ -373,7 +368,6 @@ async def test_history_own_others_and_the_units(talk: Talk, org: Org, clock: Man
 # --------------------------------------------------------------------------- digest
 
 
-@pytest.mark.both_databases
 async def test_digest_holds_reports_but_not_blockers(
     talk: Talk, org: Org, clock: ManualClock
 ) -> None:
@@ -430,7 +424,6 @@ async def test_summary_week_sends_three_png_charts(talk: Talk, org: Org) -> None
     assert "báo cáo 1/2" in summary  # An: Monday and Tuesday expected, one sent
 
 
-@pytest.mark.both_databases
 async def test_export_in_chat_is_an_xlsx_with_vietnamese_headers(talk: Talk, org: Org) -> None:
     await talk.say(org.an_user, "/baocao Xử lý 4 hồ sơ")
     await talk.say(org.head_user, "/xuat 1/4/2020-14/4/2020")

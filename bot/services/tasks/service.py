@@ -449,8 +449,8 @@ async def _move_one(
             values["deadline"] = result.new_deadline
         if result.to_status is TaskStatus.DONE:
             values["done_at"] = now
-        elif result.from_status is TaskStatus.DONE:
-            values["done_at"] = None  # returned: the work is open again
+        elif result.from_status is TaskStatus.DONE and result.to_status is not TaskStatus.APPROVED:
+            values["done_at"] = None  # returned: the work is open again; approval keeps the date
         moved = await repo.compare_and_set(
             session,
             current.id,
