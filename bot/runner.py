@@ -19,6 +19,7 @@ from bot.ops import OpsServer
 from bot.scheduler.engine import ReminderEngine
 from bot.scheduler.leader import Leadership, PostgresLeadership, RedisLeadership, SoleInstance
 from bot.scheduler.service import SchedulerService
+from handlers import FEATURE_JOBS
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,10 @@ def start_background(application: Application) -> Background:
     if app.settings.scheduler_enabled:
         engine = ReminderEngine(app, on_enqueued=[worker.wake])
         scheduler = SchedulerService(
-            engine, leadership_for(application), app.settings.scheduler_interval
+            engine,
+            leadership_for(application),
+            app.settings.scheduler_interval,
+            jobs=FEATURE_JOBS,
         )
         scheduler.start()
     return Background(worker, task, stop_event, scheduler)

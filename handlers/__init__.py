@@ -1,7 +1,7 @@
 """Conversation handlers, one module per feature; each exposes a `router`.
 
 A feature that needs start-up work (loading a catalogue, building an index) adds an async
-`setup(app)` to FEATURE_SETUPS.
+`setup(app)` to FEATURE_SETUPS; periodic work goes into FEATURE_JOBS.
 """
 
 from collections.abc import Awaitable, Callable
@@ -20,3 +20,5 @@ FEATURE_ROUTERS = (
     summary.router,
 )
 FEATURE_SETUPS: tuple[Callable[[AppContext], Awaitable[None]], ...] = ()
+# Periodic work a feature does on the scheduler's tick (leader instance only; idempotent).
+FEATURE_JOBS: tuple[Callable[[AppContext], Awaitable[object]], ...] = (reports.send_due_digests,)

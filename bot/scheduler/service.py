@@ -7,16 +7,19 @@ so a restart or a change of leader loses nothing and repeats nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.core.app_context import AppContext
 from bot.scheduler.engine import ReminderEngine
 from bot.scheduler.leader import Leadership
 from storage.repositories.core import prune_updates
 
 log = logging.getLogger(__name__)
+Job = Callable[[AppContext], Awaitable[object]]
 # Zalo retries for an hour, Telegram keeps updates for a day: a week is ample.
 UPDATE_MEMORY = timedelta(days=7)
 HOUSEKEEPING_EVERY = 120  # ticks, about an hour at the default interval
@@ -24,9 +27,15 @@ HOUSEKEEPING_EVERY = 120  # ticks, about an hour at the default interval
 
 class SchedulerService:
     def __init__(
-        self, engine: ReminderEngine, leadership: Leadership, interval_seconds: float = 30
+        self,
+        engine: ReminderEngine,
+        leadership: Leadership,
+        interval_seconds: float = 30,
+        jobs: Sequence[Job] = (),
     ) -> None:
         self.engine = engine
+        # Features' own periodic sends (e.g. heads' report digests), run on the leader only.
+        self.jobs = tuple(jobs)
         self.leadership = leadership
         self.interval = interval_seconds
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -37,6 +46,8 @@ class SchedulerService:
             if not await self.leadership.hold():
                 return
             result = await self.engine.tick()
+            for job in self.jobs:
+                await job(self.engine.app)
             self.ticks += 1
             if self.ticks % HOUSEKEEPING_EVERY == 1:
                 await self.housekeeping()
