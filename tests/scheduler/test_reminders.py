@@ -49,11 +49,8 @@ async def seed(application: Application) -> dict[str, int]:
 
 
 def worker(application: Application, name: str = "w1") -> OutboxWorker:
-    async def no_sleep(_: float) -> None:
-        return None
-
     app = application.app
-    return OutboxWorker(app.db, app.delivery, app.clock, name, sleep=no_sleep)
+    return OutboxWorker(app.db, app.delivery, app.clock, name)
 
 
 async def run(application: Application, clock: ManualClock, moment: datetime) -> list[str]:
