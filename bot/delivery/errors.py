@@ -41,3 +41,12 @@ class Throttled(DeliveryError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"throttled for {seconds:.3f}s")
         self.seconds = seconds
+
+
+class ServerError(Transient):
+    """The platform answered 5xx: the request was received but not carried out.
+
+    Unlike a timeout (where the message may have gone out), this is known not to have counted
+    against the flood limits, so Delivery gives the rate-limit slot back. Channels should raise
+    it for 5xx answers; a plain Transient is treated conservatively.
+    """

@@ -12,7 +12,8 @@ Each channel has three rules; a send may go when all of them allow it:
 - **per group**: a sliding-window log (`group_count` per `group_window`).
 
 Priorities: interactive replies must not queue behind a broadcast wave. Bulk sends are paced
-evenly (one every `window / overall` seconds instead of bursts at the start of each window),
+evenly (GCRA: about `window / overall` seconds apart, one interval of catch-up tolerance,
+instead of bursts at the start of each window),
 and an interactive send that finds the overall window full holds bulk sends back until it has
 gone, so it takes the very next free slot (typically within one pacing interval, ~35 ms).
 `bulk_reserve` can additionally keep slots of every window for interactive traffic only.
@@ -25,6 +26,8 @@ arrival, and network jitter can bring two of our sends closer together than we s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 from collections import deque
@@ -57,9 +60,13 @@ class ChannelLimits:
     group_count: int | None = 20
     group_window: float = 60.0
     bulk_reserve: int = 0
-    margin: float = 0.02
+    margin: float = 0.01
     # How long bulk keeps yielding after the moment an interactive waiter was told to retry.
     interactive_hold: float = 0.05
+    # Pacing intervals a late bulk sender may catch up (event-loop or scheduling hiccups);
+    # the window log still caps every window, so catching up never exceeds the limit.
+    pace_tolerance: float = 1.0
+    pace_headroom: float = 0.05
 
     def __post_init__(self) -> None:
         if self.overall < 1 or self.overall_window <= 0:
@@ -77,8 +84,9 @@ class ChannelLimits:
 
     @property
     def pace(self) -> float:
-        """Seconds between two bulk sends: the overall limit spread evenly over its window."""
-        return self.window / self.overall
+        """Least seconds between two bulk sends: the window's average spacing, a little tighter
+        so the window log is what binds and a refunded slot can be used again."""
+        return self.window / self.overall * (1 - self.pace_headroom)
 
     @property
     def chat_rate(self) -> float | None:
@@ -107,14 +115,35 @@ def is_group(chat: ChatRef) -> bool:
     return chat.is_group or chat.chat_id.startswith("-")
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A limiter's answer: go now (`wait == 0`; `ticket` names the slot taken) or wait."""
+
+    wait: float
+    ticket: str = ""
+
+    @property
+    def granted(self) -> bool:
+        return self.wait <= 0
+
+
+GRANTED_UNLIMITED = Decision(0.0)
+
+
 class Limiter(Protocol):
     """Both implementations: in-process (`LocalLimiter`) and shared (`RedisLimiter`)."""
 
-    async def try_acquire(self, chat: ChatRef, priority: Priority) -> float:
-        """0 when the send may go now (and is counted); else seconds to wait before asking again.
+    async def try_acquire(self, chat: ChatRef, priority: Priority) -> Decision:
+        """Take a slot now if every rule allows it, else say how long to wait before asking
+        again. A refusal consumes nothing."""
+        ...
 
-        A refusal consumes nothing.
-        """
+    async def refund(self, chat: ChatRef, priority: Priority, ticket: str) -> None:
+        """Give back a slot whose request the platform refused without counting it (a 429, a
+        5xx): keeping it would leave part of the budget unused (~4% with a few % of faults).
+
+        Pacing is not rewound: the slot comes back in the window, not as an immediate retry,
+        so a 429 caused by the platform's window being fuller than ours does not cascade."""
         ...
 
     async def block(self, chat: ChatRef, seconds: float) -> None:
@@ -124,6 +153,12 @@ class Limiter(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    ticket: str
+    waited: float
+
+
 async def acquire(
     limiter: Limiter,
     chat: ChatRef,
@@ -131,20 +166,39 @@ async def acquire(
     *,
     sleep: Callable[[float], Awaitable[None]],
     max_wait: float | None = None,
-) -> float:
-    """Wait until `limiter` lets this send go; returns the seconds waited.
+    abandon: asyncio.Event | None = None,
+) -> Grant:
+    """Wait until `limiter` lets this send go.
 
-    Raises Throttled instead of waiting when the total wait would exceed `max_wait`.
+    Raises Throttled instead of waiting when the total wait would exceed `max_wait`, or as
+    soon as `abandon` is set (a worker shutting down hands its waiting rows back).
     """
     waited = 0.0
     while True:
-        wait = await limiter.try_acquire(chat, priority)
-        if wait <= 0:
-            return waited
-        if max_wait is not None and waited + wait > max_wait:
-            raise Throttled(wait)
-        await sleep(wait)
-        waited += wait
+        if abandon is not None and abandon.is_set():
+            raise Throttled(0.0)
+        decision = await limiter.try_acquire(chat, priority)
+        if decision.granted:
+            return Grant(decision.ticket, waited)
+        if max_wait is not None and waited + decision.wait > max_wait:
+            raise Throttled(decision.wait)
+        if abandon is None:
+            await sleep(decision.wait)
+        else:
+            await _sleep_unless(sleep, decision.wait, abandon)
+        waited += decision.wait
+
+
+async def _sleep_unless(
+    sleep: Callable[[float], Awaitable[None]], seconds: float, abandon: asyncio.Event
+) -> None:
+    napping = asyncio.ensure_future(sleep(seconds))
+    stopping = asyncio.ensure_future(abandon.wait())
+    try:
+        await asyncio.wait({napping, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        napping.cancel()
+        stopping.cancel()
 
 
 # -- in-process -------------------------------------------------------------------------------
@@ -193,14 +247,14 @@ class LocalLimiter:
         self._blocked: dict[tuple[str, str], float] = {}
         self._calls = 0
 
-    async def try_acquire(self, chat: ChatRef, priority: Priority) -> float:
+    async def try_acquire(self, chat: ChatRef, priority: Priority) -> Decision:
         return self.check(chat, priority)
 
-    def check(self, chat: ChatRef, priority: Priority) -> float:
+    def check(self, chat: ChatRef, priority: Priority) -> Decision:
         """The synchronous core of try_acquire (no I/O, so no awaiting needed)."""
         limits = self.limits.get(chat.channel)
         if limits is None:
-            return 0.0
+            return GRANTED_UNLIMITED
         now = self.clock()
         self._calls += 1
         if self._calls % 1000 == 0:
@@ -234,7 +288,10 @@ class LocalLimiter:
         capacity = limits.overall - (limits.bulk_reserve if bulk else 0)
         overall_wait = _log_wait(state.log, capacity, limits.window, now)
         if bulk:
-            overall_wait = max(overall_wait, state.bulk_next - now, state.hold_until - now)
+            # GCRA pacing with a small tolerance: a waiter that woke late does not push every
+            # later bulk send back (the window log still caps the total).
+            paced = state.bulk_next - limits.pace * limits.pace_tolerance - now
+            overall_wait = max(overall_wait, paced, state.hold_until - now)
 
         wait = max(chat_wait, overall_wait, 0.0)
         if wait > EPSILON:
@@ -243,16 +300,35 @@ class LocalLimiter:
                 state.hold_until = max(
                     state.hold_until, now + overall_wait + limits.interactive_hold
                 )
-            return wait
+            return Decision(wait)
 
         state.log.append(now)
         if bulk:
-            state.bulk_next = now + limits.pace
+            state.bulk_next = max(state.bulk_next, now) + limits.pace
         if bucket is not None:
             bucket.tokens -= 1.0
         if group is not None:
             group.append(now)
-        return 0.0
+        # The grant's own timestamp identifies its entries in the logs.
+        return Decision(0.0, repr(now))
+
+    async def refund(self, chat: ChatRef, priority: Priority, ticket: str) -> None:
+        limits = self.limits.get(chat.channel)
+        if limits is None or not ticket:
+            return
+        stamp = float(ticket)
+        key = (chat.channel, chat.chat_id)
+        state = self._channels.get(chat.channel)
+        if state is not None:
+            with contextlib.suppress(ValueError):
+                state.log.remove(stamp)
+        group = self._groups.get(key)
+        if group is not None:
+            with contextlib.suppress(ValueError):
+                group.remove(stamp)
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(float(limits.private_burst), bucket.tokens + 1.0)
 
     async def block(self, chat: ChatRef, seconds: float) -> None:
         key = (chat.channel, chat.chat_id)
@@ -307,6 +383,7 @@ local rate = tonumber(ARGV[9])
 local burst = tonumber(ARGV[10])
 local group_cap = tonumber(ARGV[11])
 local group_span = tonumber(ARGV[12])
+local tolerance = tonumber(ARGV[13])
 local function fmt(x) return string.format('%.3f', x) end
 
 local function log_wait(key, cap, span)
@@ -337,7 +414,8 @@ if bulk then cap = overall - reserve end
 local overall_wait = log_wait(KEYS[1], cap, window)
 if bulk then
   local st = redis.call('HMGET', KEYS[2], 'bulk_next', 'hold_until')
-  overall_wait = math.max(overall_wait, (tonumber(st[1]) or 0) - now, (tonumber(st[2]) or 0) - now)
+  local tat = tonumber(st[1]) or 0
+  overall_wait = math.max(overall_wait, tat - tolerance - now, (tonumber(st[2]) or 0) - now)
 end
 
 local wait = math.max(chat_wait, overall_wait, 0)
@@ -347,13 +425,16 @@ if wait > 0 then
     redis.call('HSET', KEYS[2], 'hold_until', fmt(math.max(current, now + overall_wait + hold)))
     redis.call('PEXPIRE', KEYS[2], math.ceil(window * 10))
   end
-  return math.ceil(wait)
+  return {math.ceil(wait), ''}
 end
 
 local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
 redis.call('ZADD', KEYS[1], fmt(now), tostring(seq))
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 2))
-if bulk then redis.call('HSET', KEYS[2], 'bulk_next', fmt(now + pace)) end
+if bulk then
+  local tat = tonumber(redis.call('HGET', KEYS[2], 'bulk_next') or '0')
+  redis.call('HSET', KEYS[2], 'bulk_next', fmt(math.max(tat, now) + pace))
+end
 redis.call('PEXPIRE', KEYS[2], math.ceil(window * 10))
 if mode == 'bucket' then
   redis.call('HSET', KEYS[4], 'tokens', fmt(tokens - 1), 'updated', fmt(now))
@@ -361,6 +442,20 @@ if mode == 'bucket' then
 elseif mode == 'group' then
   redis.call('ZADD', KEYS[4], fmt(now), tostring(seq))
   redis.call('PEXPIRE', KEYS[4], math.ceil(group_span) + 1000)
+end
+return {0, tostring(seq)}
+"""
+
+_REFUND = """
+local function fmt(x) return string.format('%.3f', x) end
+local member = ARGV[1]
+local mode = ARGV[2]
+local burst = tonumber(ARGV[3])
+redis.call('ZREM', KEYS[1], member)
+if mode == 'group' then redis.call('ZREM', KEYS[4], member) end
+if mode == 'bucket' then
+  local tokens = tonumber(redis.call('HGET', KEYS[4], 'tokens') or '-1')
+  if tokens >= 0 then redis.call('HSET', KEYS[4], 'tokens', fmt(math.min(burst, tokens + 1))) end
 end
 return 0
 """
@@ -398,6 +493,7 @@ class RedisLimiter:
         self.clock = clock
         self._acquire = redis.register_script(_ACQUIRE)
         self._block = redis.register_script(_BLOCK)
+        self._refund = redis.register_script(_REFUND)
 
     def _now_ms(self) -> float:
         return -1.0 if self.clock is None else self.clock() * 1000.0
@@ -413,14 +509,17 @@ class RedisLimiter:
             f"{base}:{kind}:{chat.chat_id}",
         )
 
-    async def try_acquire(self, chat: ChatRef, priority: Priority) -> float:
+    @staticmethod
+    def _mode(chat: ChatRef, limits: ChannelLimits) -> str:
+        if is_group(chat):
+            return "group" if limits.group_count is not None else "none"
+        return "bucket" if limits.chat_rate is not None else "none"
+
+    async def try_acquire(self, chat: ChatRef, priority: Priority) -> Decision:
         limits = self.limits.get(chat.channel)
         if limits is None:
-            return 0.0
-        if is_group(chat):
-            mode = "group" if limits.group_count is not None else "none"
-        else:
-            mode = "bucket" if limits.chat_rate is not None else "none"
+            return GRANTED_UNLIMITED
+        mode = self._mode(chat, limits)
         rate = limits.chat_rate or 1.0
         args = [
             self._now_ms(),
@@ -435,9 +534,18 @@ class RedisLimiter:
             limits.private_burst,
             limits.group_count or 0,
             limits.group_span * 1000,
+            limits.pace * limits.pace_tolerance * 1000,
         ]
-        wait_ms = await self._acquire(keys=list(self._keys(chat)), args=args)
-        return int(wait_ms) / 1000.0
+        wait_ms, member = await self._acquire(keys=list(self._keys(chat)), args=args)
+        ticket = member.decode() if isinstance(member, bytes) else str(member)
+        return Decision(int(wait_ms) / 1000.0, ticket)
+
+    async def refund(self, chat: ChatRef, priority: Priority, ticket: str) -> None:
+        limits = self.limits.get(chat.channel)
+        if limits is None or not ticket:
+            return
+        args = [ticket, self._mode(chat, limits), limits.private_burst]
+        await self._refund(keys=list(self._keys(chat)), args=args)
 
     async def block(self, chat: ChatRef, seconds: float) -> None:
         key = self._keys(chat)[2]

@@ -25,8 +25,15 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.core.events import CallbackAnswer, ChatRef, OutMessage, SentRef
-from bot.delivery.errors import NotModified, Rejected, RetryAfter, Transient, Unreachable
-from bot.delivery.limits import Limiter, Priority, acquire
+from bot.delivery.errors import (
+    NotModified,
+    Rejected,
+    RetryAfter,
+    ServerError,
+    Transient,
+    Unreachable,
+)
+from bot.delivery.limits import Grant, Limiter, Priority, acquire
 from bot.delivery.ports import Messenger
 
 log = logging.getLogger(__name__)
@@ -128,6 +135,17 @@ class Delivery:
             # The message went out; failing the send now would only cause a duplicate.
             log.exception("could not clear unreachable for %s:%s", chat.channel, chat.chat_id)
 
+    async def _give_back(
+        self, grant: Grant | None, chat: ChatRef | None, priority: Priority | None
+    ) -> None:
+        if self.limiter is None or grant is None or chat is None or priority is None:
+            return
+        try:
+            await self.limiter.refund(chat, priority, grant.ticket)
+        except Exception:
+            # Only efficiency is at stake: the slot expires with its window anyway.
+            log.warning("could not refund a rate-limit slot", exc_info=True)
+
     async def _with_retries(
         self,
         what: str,
@@ -138,21 +156,26 @@ class Delivery:
         priority: Priority | None = None,
         policy: RetryPolicy | None = None,
         max_wait: float | None = None,
+        abandon: asyncio.Event | None = None,
     ) -> T:
         policy = policy or self.policy
         limiter = self.limiter
         limited = limiter is not None and chat is not None and priority is not None
         attempt = 0
         while True:
+            grant: Grant | None = None
             if limiter is not None and chat is not None and priority is not None:
-                self.stats.limiter_wait_seconds += await acquire(
-                    limiter, chat, priority, sleep=self.sleep, max_wait=max_wait
+                grant = await acquire(
+                    limiter, chat, priority, sleep=self.sleep, max_wait=max_wait, abandon=abandon
                 )
+                self.stats.limiter_wait_seconds += grant.waited
             try:
                 result = await call()
             except RetryAfter as exc:
                 self.stats.received_429 += 1
                 self._observe("429", channel)
+                # A refused request did not count; keeping its slot would waste budget.
+                await self._give_back(grant, chat, priority)
                 if chat is not None and limiter is not None:
                     # Only this chat waits; the limiter keeps every other chat going.
                     await limiter.block(chat, exc.seconds)
@@ -161,7 +184,9 @@ class Delivery:
                 log.info("429 on %s: retry after %.1fs", what, exc.seconds)
                 if not limited:
                     await self.sleep(exc.seconds)
-            except Transient:
+            except Transient as exc:
+                if isinstance(exc, ServerError):
+                    await self._give_back(grant, chat, priority)
                 if attempt >= policy.attempts:
                     raise
                 delay = policy.backoff(attempt, self.rng)
@@ -191,8 +216,13 @@ class Delivery:
         priority: Priority = Priority.INTERACTIVE,
         policy: RetryPolicy | None = None,
         max_wait: float | None = None,
+        abandon: asyncio.Event | None = None,
     ) -> SentRef:
-        """Send now. `max_wait` bounds the limiter wait (Throttled beyond it); None waits."""
+        """Send now.
+
+        `max_wait` bounds the limiter wait (Throttled beyond it; None waits); setting `abandon`
+        ends a limiter wait with Throttled. Once the request is made, neither interrupts it.
+        """
         messenger = self.messenger(chat.channel)
         ref = await self._with_retries(
             f"send {chat.channel}:{chat.chat_id}",
@@ -202,6 +232,7 @@ class Delivery:
             priority=priority,
             policy=policy,
             max_wait=max_wait,
+            abandon=abandon,
         )
         self.stats.sent += 1
         self._observe("sent", chat.channel)

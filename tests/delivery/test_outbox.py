@@ -58,7 +58,7 @@ def delivery(channel: ScriptedChannel) -> Delivery:
 def worker(
     db: Database, delivery: Delivery, clock: ManualClock, name: str = "w1", **kwargs: object
 ) -> OutboxWorker:
-    return OutboxWorker(db, delivery, clock, name, rng=random.Random(1), sleep=no_sleep, **kwargs)  # type: ignore[arg-type]
+    return OutboxWorker(db, delivery, clock, name, rng=random.Random(1), **kwargs)  # type: ignore[arg-type]
 
 
 def person(n: int) -> ChatRef:
@@ -310,3 +310,28 @@ async def test_two_workers_never_send_a_row_twice(database_url: str) -> None:
     finally:
         await first.dispose()
         await second.dispose()
+
+
+async def test_stopping_hands_back_rows_still_waiting_for_the_limiter(
+    db: Database, clock: ManualClock, channel: ScriptedChannel
+) -> None:
+    from bot.delivery.limits import LocalLimiter
+
+    delivery = Delivery(limiter=LocalLimiter())
+    delivery.register(channel)
+    await fill(db, clock, 2)
+    assert delivery.limiter is not None
+    await delivery.limiter.block(person(0), 60)  # e.g. a long retry_after on this chat
+    sender = worker(db, delivery, clock, max_limiter_wait=120.0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(sender.run_forever(stop))
+    for _ in range(200):
+        if len(channel.sent) == 1:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(running, 1.0)
+    stored = {row.key: row for row in await rows(db)}
+    assert stored["wave:1"].status == SENT
+    assert stored["wave:0"].status == PENDING
+    assert stored["wave:0"].claimed_by is None  # claimable at once, no lease to wait out

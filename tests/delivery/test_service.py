@@ -8,9 +8,17 @@ import random
 import pytest
 
 from bot.core.events import ChatRef, OutMessage, SentRef
-from bot.delivery.errors import NotModified, Rejected, RetryAfter, Throttled, Transient, Unreachable
-from bot.delivery.limits import LocalLimiter, Priority, default_limits
-from bot.delivery.service import Delivery, RetryPolicy
+from bot.delivery.errors import (
+    NotModified,
+    Rejected,
+    RetryAfter,
+    ServerError,
+    Throttled,
+    Transient,
+    Unreachable,
+)
+from bot.delivery.limits import ChannelLimits, LocalLimiter, Priority, default_limits
+from bot.delivery.service import SINGLE_ATTEMPT, Delivery, RetryPolicy
 from tests.delivery.doubles import ScriptedChannel, VirtualTime, max_in_window
 
 
@@ -193,3 +201,30 @@ async def test_interactive_reply_goes_out_within_a_second_during_a_1000_message_
     assert max_in_window(everything, 1.0) <= 30
     rate = len(wave_times) / (max(wave_times) - min(wave_times))
     assert rate >= 0.95 * 30
+
+
+@pytest.mark.parametrize(
+    ("failure", "refunded"),
+    [
+        (RetryAfter(5), True),
+        (ServerError("500 Internal Server Error"), True),
+        # A timeout may have been carried out (and counted): its slot is kept.
+        (Transient("timeout"), False),
+    ],
+)
+async def test_slots_of_refused_requests_are_given_back(
+    time: VirtualTime, failure: Exception, refunded: bool
+) -> None:
+    tight = {"telegram": ChannelLimits(overall=2, margin=0.0)}
+    channel = ScriptedChannel(time, failures={chat(1).chat_id: [failure]})  # type: ignore[list-item]
+    delivery = Delivery(
+        sleep=time.sleep, limiter=LocalLimiter(tight, clock=time.monotonic), policy=SINGLE_ATTEMPT
+    )
+    delivery.register(channel)
+    with pytest.raises(type(failure)):
+        await time.run(delivery.send(chat(1), OutMessage("refused")))
+    start = time.now
+    await time.run(delivery.send(chat(2), OutMessage("b")))
+    await time.run(delivery.send(chat(3), OutMessage("c")))
+    waited = time.now - start
+    assert waited == (0 if refunded else pytest.approx(1.0))
