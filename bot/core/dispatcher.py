@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,7 @@ from storage.repositories import core as core_repo
 from storage.repositories.identities import touch_identity
 
 log = logging.getLogger(__name__)
+APOLOGY = "core.apology"
 
 
 @dataclass
@@ -34,7 +35,6 @@ class DispatchStats:
     handled: int = 0
     duplicates: int = 0
     failures: int = 0
-    latencies: list[float] = field(default_factory=list)
 
 
 class ChatLocks:
@@ -71,12 +71,9 @@ class Dispatcher:
         async with self.locks.hold(f"{incoming.channel}:{incoming.chat.chat_id}"):
             outcome = await self._handle(incoming)
         elapsed = time.perf_counter() - started
-        self.stats.latencies.append(elapsed)
         metrics = self.app.metrics
         metrics.latency.labels(incoming.channel).observe(elapsed)
         metrics.updates.labels(incoming.channel, _outcome_label(outcome)).inc()
-        if len(self.stats.latencies) > 10_000:
-            del self.stats.latencies[:5_000]
         return outcome
 
     async def _handle(self, incoming: Incoming) -> Outcome:
@@ -95,8 +92,8 @@ class Dispatcher:
             self.stats.handled += 1
             return Outcome(handled=handled, callback_answer=ctx.callback_answer)
         except UserFacingError as exc:
-            # The transaction was rolled back: nothing half-done stays behind.
-            return await self._explain(incoming, ctx, exc)
+            # Whatever the handler had not yet committed is rolled back by close() below.
+            return await self._tell(incoming, ctx, exc.key, exc.params)
         except Exception:
             self.stats.failures += 1
             log.exception(
@@ -108,7 +105,7 @@ class Dispatcher:
                 incoming.command,
                 incoming.callback_data,
             )
-            return await self._apologise(incoming, ctx)
+            return await self._tell(incoming, ctx, APOLOGY, {})
         finally:
             await sessions.close()
 
@@ -216,27 +213,19 @@ class Dispatcher:
             return True
         return False
 
-    async def _explain(self, incoming: Incoming, ctx: Ctx | None, exc: UserFacingError) -> Outcome:
+    async def _tell(
+        self, incoming: Incoming, ctx: Ctx | None, key: str, params: dict[str, object]
+    ) -> Outcome:
+        """Answer with a localized message instead of a result: a refusal or the apology."""
         lang = ctx.lang if ctx else self.app.settings.default_language
-        text = self.app.i18n.gettext(lang, exc.key, **exc.params)
+        text = self.app.i18n.gettext(lang, key, **params)
         if incoming.callback_data is not None:
             return Outcome(handled=False, callback_answer=CallbackAnswer(text, alert=True))
         try:
             await self.app.delivery.send(incoming.chat, OutMessage(text))
         except Exception:
-            log.exception("could not explain %s to %s", exc.key, incoming.chat.chat_id)
-        return Outcome(handled=False, errors=[exc.key])
-
-    async def _apologise(self, incoming: Incoming, ctx: Ctx | None) -> Outcome:
-        lang = ctx.lang if ctx else self.app.settings.default_language
-        text = self.app.i18n.gettext(lang, "core.apology")
-        if incoming.callback_data is not None:
-            return Outcome(handled=False, callback_answer=CallbackAnswer(text, alert=True))
-        try:
-            await self.app.delivery.send(incoming.chat, OutMessage(text))
-        except Exception:
-            log.exception("could not apologise to %s", incoming.chat.chat_id)
-        return Outcome(handled=False, errors=["core.apology"])
+            log.exception("could not send %s to %s", key, incoming.chat.chat_id)
+        return Outcome(handled=False, errors=[key])
 
 
 def _denial_key(actor: Actor, permission: str) -> str:
@@ -247,5 +236,5 @@ def _outcome_label(outcome: Outcome) -> str:
     if outcome.duplicate:
         return "duplicate"
     if outcome.errors:
-        return "refused" if outcome.errors != ["core.apology"] else "failed"
+        return "failed" if outcome.errors == [APOLOGY] else "refused"
     return "handled" if outcome.handled else "ignored"
