@@ -1,6 +1,6 @@
 """FAQ matcher speed on a province-sized catalogue.
 
-    python benchmarks/faq_speed.py [--procedures 6000] [--questions 2000] [--seed 7]
+    python benchmarks/faq_speed.py [--procedures 6000] [--questions 2000] [--seed 7] [--repeat 3]
 
 Builds a synthetic catalogue of 6,000 procedures (official-style names from verbs,
 objects and qualifiers, a couple of colloquial aliases each, plus the shipped
@@ -8,6 +8,12 @@ catalogue), then times 2,000 questions derived from it: accent-free, Telex, typo
 dropped words, question frames, and out-of-scope chatter. Prints JSON with p50/p99
 latency per question (ms), index build time and peak RSS (MB).
 Targets: p99 < 2 ms, RSS < 200 MB.
+
+On a shared machine the scheduler adds milliseconds to a few unlucky questions, and
+p99 of 2,000 questions is the 20th slowest: with ``--repeat N`` every question is timed
+N times and the report gives both the first pass (``p50_ms``/``p99_ms``, what a cold
+question costs including the noise) and the best of N per question (``p99_best_ms``,
+the matcher's own cost). The typo cache is cleared between passes so no pass is warmer.
 """
 
 from __future__ import annotations
@@ -202,6 +208,7 @@ def main() -> None:
     parser.add_argument("--procedures", type=int, default=6000)
     parser.add_argument("--questions", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=3, help="passes over the questions")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     catalogue = synthetic_catalogue(args.procedures, rng)
@@ -229,6 +236,14 @@ def main() -> None:
             ids = [entry.id for entry, _ in result.alternatives]
             top1 += bool(ids) and ids[0] == source
             in_top += source in ids
+    best = list(latencies)
+    for _ in range(max(1, args.repeat) - 1):
+        matcher._typo_cache.clear()  # each pass starts as cold as the first
+        for i, (question, _source) in enumerate(batch):
+            t0 = time.perf_counter_ns()
+            matcher.match(question)
+            best[i] = min(best[i], (time.perf_counter_ns() - t0) / 1e6)
+    best.sort()
     latencies.sort()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(
@@ -240,6 +255,9 @@ def main() -> None:
                 "p50_ms": round(statistics.median(latencies), 3),
                 "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 3),
                 "max_ms": round(latencies[-1], 3),
+                "repeat": max(1, args.repeat),
+                "p50_best_ms": round(statistics.median(best), 3),
+                "p99_best_ms": round(best[int(0.99 * (len(best) - 1))], 3),
                 "answered": answered,
                 "synthetic_top1": round(top1 / in_scope, 3) if in_scope else None,
                 "synthetic_in_top4": round(in_top / in_scope, 3) if in_scope else None,

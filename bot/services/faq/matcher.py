@@ -43,12 +43,14 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from bot.services.faq.catalogue import Catalogue, Entry, Procedure
+from bot.services.faq.catalogue import Catalogue, Entry, Procedure, Topic
 from bot.services.faq.normalize import (
+    CONTRAST_WORDS,
     COURTESY_TAIL,
     FILLER_WORDS,
     GENERIC_WORDS,
     MODIFIER_WORDS,
+    is_smalltalk,
     strip_courtesy,
     tokens_of,
 )
@@ -84,6 +86,20 @@ class MatcherConfig:
     # opposite order ("đói quá" is not "quá đời"; "nuôi chó con" is not "con nuôi").
     order_penalty: float = 0.3
     fuzzy_weight: float = 0.1
+    # The best few by rank are re-ordered by support (a whole alias or its core named
+    # as a phrase is stronger evidence than many shared words): "đăng ký hộ khẩu cho
+    # con mới sinh" names "đăng ký hộ khẩu", not "khai sinh". 0 or 1 disables it.
+    rerank_top: int = 4
+    # Share of the score an entry loses for each contrast word of the question (an
+    # operation such as "lại" = re-issue) that none of its names and aliases contain:
+    # "cấp lại sổ đỏ" is not the first issue of "cấp sổ đỏ".
+    contrast_penalty: float = 0.15
+    # A one-word alias names its entry (for topics yielding to procedures) when at most
+    # this many entries use the word.
+    rare_df: int = 3
+    # A named procedure with at least this support takes the place of a topic.
+    topic_yield_score: float = 45.0
+    contrast_words: frozenset[str] = CONTRAST_WORDS
     # share of precision measured on the alias itself (the rest: on the whole entry)
     alias_precision_share: float = 0.5
     common_df_fraction: float = 0.05  # words in more entries than this only re-weight
@@ -121,8 +137,31 @@ class _IndexedEntry:
 def entry_phrases(entry: Entry) -> list[str]:
     """The texts an entry is known by: names in both languages and every alias."""
     if isinstance(entry, Procedure):
-        return [entry.name_vi, entry.name_en, *entry.aliases]
+        return [entry.name_vi, *name_variants(entry.name_vi), entry.name_en, *entry.aliases]
     return [entry.title_vi, entry.title_en, *entry.aliases]
+
+
+def name_variants(name: str) -> list[str]:
+    """The procedures an official name lists with commas, each on its own.
+
+    "Cấp đổi, cấp lại thẻ Căn cước công dân" names two procedures that share the object
+    after the last alternative: "Cấp đổi thẻ Căn cước công dân" and "cấp lại thẻ Căn cước
+    công dân". Citizens ask for one of them, so each should be a phrase of its own. The
+    alternatives are taken to be verbs of at most two words (as in official names: cấp
+    đổi, cải chính, bổ sung, chuyển nhượng); lists of objects ("nhận cha, mẹ, con") or
+    long items are left alone.
+    """
+    items = [part.strip() for part in name.split(",")]
+    if len(items) < 2 or any(not part for part in items):
+        return []
+    if any(len(part.split()) > 4 for part in items[:-1]):
+        return []
+    last = items[-1].split()
+    verb = min(2, len(items[-2].split()))
+    tail = last[verb:]
+    if len(tail) < 2:
+        return []
+    return [f"{part} {' '.join(tail)}" for part in items[:-1]] + [items[-1]]
 
 
 class Matcher:
@@ -210,6 +249,7 @@ class Matcher:
             )
             fixed = found[0] if found else None
             # Short words lose meaning when shortened further ("phim" is not "phí").
+            # (A three-letter word can only gain a letter at ratio >= 80: "sin" → "sinh".)
             if fixed is not None and len(token) <= 4 and len(fixed) < len(token):
                 fixed = None
             cache[token] = fixed
@@ -223,6 +263,8 @@ class Matcher:
     def match(self, question: str) -> MatchResult:
         raw_tokens = tokens_of(question, drop_fillers=False)
         content, greeted, thanked = strip_courtesy(raw_tokens)
+        if is_smalltalk(content):
+            return MatchResult("none", None, 0.0, (), False, False, "")
         tokens = [t for t in tokens_of(" ".join(content)) if t not in FILLER_WORDS]
         if (greeted or thanked) and all(t in COURTESY_TAIL for t in tokens):
             tokens = []
@@ -245,17 +287,18 @@ class Matcher:
             return MatchResult("none", None, 0.0, (), False, False, normalized)
 
         cfg = self.config
+        ranked = self._rerank(view, ranked)
         top = ranked[0]
         best_entry = self._entries[top.index].entry
-        best_score = round(self._support(view, top.index, top.score), 2)
+        best_score = round(top.support, 2)
         alternatives = tuple(
-            (self._entries[s.index].entry, round(s.score, 2))
+            (self._entries[s.index].entry, round(s.support, 2))
             for s in ranked[: cfg.max_alternatives + 1]
         )
         if best_score < cfg.min_score:
             return MatchResult("none", None, best_score, alternatives, False, False, normalized)
-        second = ranked[1].score if len(ranked) > 1 else 0.0
-        ambiguous = second >= cfg.min_score and top.score - second < cfg.ambiguity_gap
+        second = ranked[1].support if len(ranked) > 1 else 0.0
+        ambiguous = second >= cfg.min_score and top.support - second < cfg.ambiguity_gap
         confident = best_score >= cfg.confident_score and not ambiguous
         return MatchResult(
             _kind(best_entry),
@@ -266,6 +309,40 @@ class Matcher:
             ambiguous,
             normalized,
         )
+
+    def _rerank(self, view: _QueryView, ranked: list[_Scored]) -> list[_Scored]:
+        """Support for the best few, and the order by it (rank order breaks ties).
+
+        A topic (post, online filing, fees) yields to a procedure the question names as
+        a phrase: "kết hôn có nhận qua bưu điện không" is answered by the marriage card,
+        which says how its result comes back.
+        """
+        cfg = self.config
+        head = max(1, cfg.rerank_top)
+        supported: list[_Scored] = []
+        for s in ranked[:head]:
+            support, named = self._support(view, s.index, s.score)
+            supported.append(_Scored(s.index, s.score, s.tie, support, named))
+        supported.sort(key=lambda s: s.support, reverse=True)  # stable: rank order on ties
+        top = supported[0]
+        if isinstance(self._entries[top.index].entry, Topic):
+            named = next(
+                (
+                    s
+                    for s in supported
+                    if s.named
+                    and s.support >= cfg.topic_yield_score
+                    and isinstance(self._entries[s.index].entry, Procedure)
+                ),
+                None,
+            )
+            if named is not None:
+                # The topic's support says the question is in scope; the procedure says
+                # which one it is about.
+                supported.remove(named)
+                lifted = max(named.support, top.support)
+                supported.insert(0, _Scored(named.index, named.score, named.tie, lifted, True))
+        return supported + ranked[head:]
 
     def _candidates(self, query: Sequence[str]) -> list[int]:
         """Top entries by summed IDF of shared words (MaxScore-style early stop)."""
@@ -308,8 +385,11 @@ class Matcher:
 
     def _view(self, query: Sequence[str], normalized: str, words: Sequence[str]) -> _QueryView:
         cfg = self.config
+        # Numbers ("con 14 tuổi", "nhà 3 tầng") are details of a case, not what it is
+        # about: they weigh like channel words.
         qweight = {
-            t: self._weight(t) * (cfg.modifier_weight if t in MODIFIER_WORDS else 1.0)
+            t: self._weight(t)
+            * (cfg.modifier_weight if t in MODIFIER_WORDS or t.isdigit() else 1.0)
             for t in query
         }
         # A word may occur twice ("bé mới sinh … khai sinh"): order is kept if some
@@ -321,6 +401,7 @@ class Matcher:
             last[tok] = i
         return _QueryView(
             tokens=frozenset(query),
+            contrast=frozenset(query) & cfg.contrast_words,
             weights=qweight,
             total=sum(qweight.values()),
             normalized=normalized,
@@ -350,6 +431,14 @@ class Matcher:
         if len(shared) > 1 and _order(alias.pairs, view.first, view.last) == 0.0:
             lexical *= 1.0 - cfg.order_penalty
         return lexical, precision, recall
+
+    def _df(self, token: str) -> int:
+        return len(self._postings.get(token, ()))
+
+    def _contrast(self, view: _QueryView, item: _IndexedEntry) -> float:
+        """1.0, or less for each contrast word of the question the entry never uses."""
+        missing = len(view.contrast - item.vocabulary)
+        return (1.0 - self.config.contrast_penalty) ** missing if missing else 1.0
 
     def _explained(self, view: _QueryView, item: _IndexedEntry) -> float:
         return sum(view.weights[t] for t in view.tokens & item.vocabulary) / view.total
@@ -401,23 +490,29 @@ class Matcher:
             lexical, fuzzy, n_shared = best_parts
             if n_shared > 1 and _order(best_alias.pairs, view.first, view.last) == 0.0:
                 score = 100.0 * ((1 - fw) * lexical * (1.0 - cfg.order_penalty) + fw * fuzzy)
+            score *= self._contrast(view, item)
             scored.append(_Scored(index, score, best[1:]))
         scored.sort(key=lambda s: (s.score, s.tie), reverse=True)
         return scored
 
-    def _support(self, view: _QueryView, index: int, score: float) -> float:
-        """How sure we are that the question is about this (top-ranked) entry at all.
+    def _support(self, view: _QueryView, index: int, score: float) -> tuple[float, bool]:
+        """How sure we are that the question is about this entry at all, and whether
+        one of its phrases is named in the question.
 
         When a whole alias, or its core without "đăng ký"/"cấp", is named as a phrase,
         the extra words around it ("… tuần sau được không") matter much less: recall
-        is weighted more. This only decides answer-or-refuse, never the ranking.
+        is weighted more. It decides answer-or-refuse, and orders the best few.
         """
         cfg = self.config
         fw = cfg.fuzzy_weight
         item = self._entries[index]
         explained = self._explained(view, item)
         support = score
+        named = False
         for alias in item.aliases:
+            if len(alias.tokens) == 1 and alias.tokens <= view.tokens:
+                # A rare one-word name ("passport", "cmnd") names the entry too.
+                named = named or self._df(alias.text) <= cfg.rare_df
             whole = len(alias.tokens) > 1 and f" {alias.text} " in view.padded
             core = (
                 cfg.core_recall_beta > 0
@@ -427,13 +522,16 @@ class Matcher:
             if not (whole or core):
                 continue
             _, precision, recall = self._overlap(view, alias, explained)
-            if whole and recall < 1.0:
+            # (1e-9: a sum over a set comes out in hash order, so 1.0 may be 0.999…)
+            if whole and recall < 1.0 - 1e-9:
                 continue
             b2 = cfg.phrase_recall_beta**2 if whole else cfg.core_recall_beta**2
             f = (1 + b2) * precision / (b2 * precision + 1)
             fuzzy = fuzz.token_sort_ratio(view.normalized, alias.text) / 100.0
-            support = max(support, 100.0 * ((1 - fw) * f + fw * fuzzy))
-        return support
+            phrase = 100.0 * ((1 - fw) * f + fw * fuzzy) * self._contrast(view, item)
+            support = max(support, phrase)
+            named = True
+        return support, named
 
 
 @dataclass(frozen=True)
@@ -441,6 +539,7 @@ class _QueryView:
     """A question prepared once for scoring against many aliases."""
 
     tokens: frozenset[str]
+    contrast: frozenset[str]  # contrast words in the question (see MatcherConfig)
     weights: dict[str, float]  # per-word weight in the question (IDF, channel words lighter)
     total: float
     normalized: str
@@ -454,6 +553,13 @@ class _Scored:
     index: int
     score: float
     tie: tuple[float, int]
+    # The score used to accept or refuse (and to order the best few): see _support.
+    support: float = -1.0
+    named: bool = False  # one of the entry's phrases is named in the question
+
+    def __post_init__(self) -> None:
+        if self.support < 0:
+            object.__setattr__(self, "support", self.score)
 
 
 def _core(text: str) -> str | None:

@@ -56,6 +56,18 @@ ABBREVIATIONS: Mapping[str, str] = {
     "cty": "cong ty",
     "mst": "ma so thue",
     "qsdd": "quyen su dung dat",
+    # "dược" (pharmacy) folds to "duoc", which is also the filler "được": one token
+    # where it can only mean pharmacy, and the filler where the question frame follows.
+    "kinh doanh duoc": "kinh doanh duocpham",
+    "kinh doanh duoc khong": "kinh doanh khong",
+    "kinh doanh duoc ko": "kinh doanh khong",
+    "kinh doanh duoc k": "kinh doanh khong",
+    "kinh doanh duoc hok": "kinh doanh khong",
+    "kinh doanh duoc chua": "kinh doanh chua",
+    "kinh doanh duoc nua": "kinh doanh nua",
+    "kinh doanh duoc khi": "kinh doanh khi",
+    "duoc pham": "duocpham",
+    "duoc si": "duocpham",
     "qsd dat": "quyen su dung dat",
     "so do": "giay chung nhan quyen su dung dat",
     "so hong": "giay chung nhan quyen su dung dat",
@@ -79,7 +91,9 @@ ABBREVIATIONS: Mapping[str, str] = {
     "dvctt": "dich vu cong truc tuyen",
     "bhyt": "bao hiem y te",
     "bhxh": "bao hiem xa hoi",
-    "ubnd": "uy ban nhan dan",
+    # "nhân dân" adds nothing and folds onto "nhận"
+    "ubnd": "uy ban",
+    "uy ban nhan dan": "uy ban",
     "sdt": "so dien thoai",
     "hs": "ho so",
     "kq": "ket qua",
@@ -91,6 +105,19 @@ ABBREVIATIONS: Mapping[str, str] = {
     "onl": "truc tuyen",
     "qua mang": "truc tuyen",
     "buu dien": "buu chinh",
+    # A lost document has to be issued again: "mất giấy khai tử" is not a death, and
+    # the re-issue procedures all say "lại" (cấp lại, đăng ký lại, làm lại).
+    "mat giay": "mat lai giay",
+    "mat so": "mat lai so",
+    "mat the": "mat lai the",
+    "mat cmnd": "mat lai cmnd",
+    "mat cancuoc": "mat lai cancuoc",
+    "mat ho chieu": "mat lai ho chieu",
+    "lam mat": "lam mat lai",
+    "bi mat": "bi mat lai",
+    "danh mat": "danh mat lai",
+    "roi mat": "roi mat lai",
+    "that lac": "that lac lai",
     # chat slang for negation/ability, so the question frames below can drop them
     "ko": "khong",
     "k": "khong",
@@ -138,6 +165,8 @@ FILLER_PHRASES: tuple[str, ...] = (
     "can gi",
     "can nhung gi",
     "bao gio",
+    "khi nao",
+    "luc nao",
     "bay gio",
     "hien nay",
     "hien tai",
@@ -155,6 +184,36 @@ FILLER_PHRASES: tuple[str, ...] = (
     "gian cach xa hoi",
     "thu tuc",
     "co duoc khong",
+    # what to bring? in person? how long? how much? The card of the procedure named
+    # answers these.
+    "can nhung giay to gi",
+    "can giay to gi",
+    "giay to gi",
+    "can mang theo gi",
+    "mang theo gi",
+    "can chuan bi gi",
+    "co phai di truc tiep",
+    "phai di truc tiep",
+    "phai den truc tiep",
+    "di truc tiep",
+    "den truc tiep",
+    "phai di",
+    "phai den",
+    "bao lau thi co ket qua",
+    "bao lau co ket qua",
+    "trong bao lau",
+    "mat bao lau",
+    "bao lau",
+    "may ngay",
+    "bao nhieu ngay",
+    "het bao nhieu tien",
+    "mat bao nhieu tien",
+    "ton bao nhieu tien",
+    "bao nhieu tien",
+    "het bao nhieu",
+    "mat bao nhieu",
+    "ton bao nhieu",
+    "bao nhieu",
     # yes/no frames around the procedure ("… còn tiếp nhận không?")
     "con tiep nhan khong",
     "duoc tiep nhan khong",
@@ -175,11 +234,14 @@ FILLER_PHRASES: tuple[str, ...] = (
 # Single words that carry no meaning for matching. Left out on purpose, because
 # after folding they collide with content words: "bản" (bản sao) ~ "bạn", "di" (di
 # chúc) ~ "đi", "sao" (bản sao) ~ "sao?", "mã" ~ "mà", "nhà" ~ "nha", "vay" (vay
-# vốn) ~ "vậy", "thẻ" ~ "thế", "thi" (thi bằng lái) ~ "thì", "hội" ~ "hỏi", "chi" (chi
-# trả) ~ "chị", "căn" (căn cước) ~ "cần" (handled by joining "can cuoc" above).
+# vốn) ~ "vậy", "thẻ" ~ "thế", "hội" ~ "hỏi", "chi" (chi trả) ~ "chị", "căn" (căn
+# cước) ~ "cần" (handled by joining "can cuoc" above). "thì" is dropped although it
+# is also "thi" (exam): it is in a great many questions, and no procedure of the
+# catalogue is told apart by "thi".
 FILLER_WORDS: frozenset[str] = frozenset(
     {
         "a",
+        "ai",
         "ah",
         "ak",
         "admin",
@@ -209,6 +271,7 @@ FILLER_WORDS: frozenset[str] = frozenset(
         "oi",
         "phai",
         "roi",
+        "thi",
         "toi",
         "u",
         "va",
@@ -240,6 +303,27 @@ THANKS_PHRASES: tuple[str, ...] = (
     "cam on u",
     "cam on",
 )
+# Small talk about the bot itself (after folding): never a question about a procedure,
+# although "bạn tên gì" shares "bán" and "tên" with "mua bán đất sang tên" once folded.
+SMALLTALK_PHRASES: frozenset[str] = frozenset(
+    {
+        "ban ten gi",
+        "ban ten la gi",
+        "ten ban la gi",
+        "ban la ai",
+        "ban la gi",
+        "ban bao nhieu tuoi",
+        "ban khoe khong",
+        "ban co khoe khong",
+        "ban o dau",
+        "ban dang lam gi",
+        "ban co nguoi yeu chua",
+        "ban la nguoi hay may",
+        "ban co phai nguoi that khong",
+    }
+)
+SMALLTALK_TAIL: frozenset[str] = frozenset({"a", "vay", "the", "nhi", "ha", "z", "do", "day"})
+
 # Words that may trail a greeting or a thank-you ("cảm ơn ad nhiều nha").
 COURTESY_TAIL: frozenset[str] = frozenset(
     {"nhieu", "lam", "ban", "admin", "nha", "nhe", "you", "u", "so", "much", "very", "moi", "nguoi"}
@@ -250,9 +334,25 @@ COURTESY_TAIL: frozenset[str] = frozenset(
 # strong evidence even when the question adds many other words.
 GENERIC_WORDS: frozenset[str] = frozenset({"dang", "ky", "cap", "giay", "xin", "nop"})
 
+# Operation words: what is done to the object ("cấp lại" re-issue, "gia hạn" extend,
+# "xóa", "hủy", "tách", "đóng cửa", "ngừng", "chấm dứt", "sửa"). Procedures on the same
+# object differ by them ("sổ đỏ" / "cấp lại sổ đỏ"), yet they are common across the
+# catalogue, so their IDF is low; the matcher makes an entry that never uses one pay
+# for it ("sửa điện thoại" is not the hotline). Not "mua"/"bán" (buying is why one
+# registers; "bán" folds onto "bạn", "bản"), nor words that fold onto everyday ones
+# ("mất" is also "mặt" and "mất bao lâu", "đổi" is also "đời" and "đợi").
+CONTRAST_WORDS: frozenset[str] = frozenset(
+    {"lai", "gia", "xoa", "huy", "tach", "dong", "ngung", "cham", "dut", "sua"}
+)
+
 # Channel words ("online", "qua bưu điện") usually modify a question about a
 # procedure; they should not pull it towards the channel topics.
-MODIFIER_WORDS: frozenset[str] = frozenset({"truc", "tuyen", "buu", "chinh"})
+MODIFIER_WORDS: frozenset[str] = frozenset(
+    # channels (trực tuyến, bưu chính, trực tiếp) and the fee ("lệ phí") are asked about
+    # every procedure, and so is the office ("ở phường nào", "lên huyện"): "khai sinh lệ
+    # phí bao nhiêu" is about khai sinh, not paying online
+    {"truc", "tuyen", "buu", "chinh", "tiep", "le", "phi", "phuong", "huyen", "quan", "xa"}
+)
 
 # Stage 5: standard spelling variants of the same syllable ("đăng kí" = "đăng ký").
 SPELLING_VARIANTS: Mapping[str, str] = {
@@ -366,6 +466,15 @@ def strip_courtesy(tokens: list[str]) -> tuple[list[str], bool, bool]:
     marked = _replace_phrases(tokens, _COURTESY_TABLE)
     rest = [tok for tok in marked if tok not in (_GREETING_MARK, _THANKS_MARK)]
     return rest, _GREETING_MARK in marked, _THANKS_MARK in marked
+
+
+def is_smalltalk(tokens: list[str]) -> bool:
+    """True for small talk about the bot (tokens from ``tokens_of(..., drop_fillers=False)``
+    with the courtesy phrases removed)."""
+    words = list(tokens)
+    while words and words[-1] in SMALLTALK_TAIL:
+        words.pop()
+    return " ".join(words) in SMALLTALK_PHRASES
 
 
 def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:
