@@ -50,6 +50,7 @@ from bot.services.faq.normalize import (
     FILLER_WORDS,
     GENERIC_WORDS,
     MODIFIER_WORDS,
+    expand_phrases,
     is_smalltalk,
     strip_courtesy,
     tokens_of,
@@ -82,6 +83,8 @@ class MatcherConfig:
     # Like phrase_recall_beta, for an alias's core (without "đăng ký", "cấp"…);
     # 0 disables core phrases.
     core_recall_beta: float = 1.25
+    # Words allowed inside a named phrase ("chấm dứt việc giám hộ").
+    phrase_gap: int = 1
     # Share of the score lost when the question has the alias's words only in the
     # opposite order ("đói quá" is not "quá đời"; "nuôi chó con" is not "con nuôi").
     order_penalty: float = 0.3
@@ -93,7 +96,7 @@ class MatcherConfig:
     # Share of the score an entry loses for each contrast word of the question (an
     # operation such as "lại" = re-issue) that none of its names and aliases contain:
     # "cấp lại sổ đỏ" is not the first issue of "cấp sổ đỏ".
-    contrast_penalty: float = 0.15
+    contrast_penalty: float = 0.2
     # A one-word alias names its entry (for topics yielding to procedures) when at most
     # this many entries use the word.
     rare_df: int = 3
@@ -247,7 +250,7 @@ class Matcher:
                 scorer=fuzz.ratio,
                 score_cutoff=self.config.typo_cutoff,
             )
-            fixed = found[0] if found else None
+            fixed = found[0] if found else self._transposed(token)
             # Short words lose meaning when shortened further ("phim" is not "phí").
             # (A three-letter word can only gain a letter at ratio >= 80: "sin" → "sinh".)
             if fixed is not None and len(token) <= 4 and len(fixed) < len(token):
@@ -256,6 +259,15 @@ class Matcher:
             if len(cache) > self.config.typo_cache_size:
                 cache.popitem(last=False)
         return [fixed] if fixed else [token]
+
+    def _transposed(self, token: str) -> str | None:
+        """A catalogue word that is ``token`` with two neighbouring letters swapped back
+        ("khia" → "khai"): ratio counts a swap as two edits, too many for short words."""
+        for i in range(len(token) - 1):
+            swapped = token[:i] + token[i + 1] + token[i] + token[i + 2 :]
+            if swapped != token and swapped in self._idf:
+                return swapped
+        return None
 
     def _weight(self, token: str) -> float:
         return self._idf.get(token, self._unknown_idf)
@@ -279,6 +291,9 @@ class Matcher:
         corrected: list[str] = []
         for tok in tokens:
             corrected.extend(self._correct(tok))
+        if corrected != tokens:
+            # A corrected word may complete a phrase ("nớc ngoài" → "nước ngoài").
+            corrected = expand_phrases(corrected)
         query = list(dict.fromkeys(corrected))  # keep order, drop repeats
         normalized = " ".join(query)
         view = self._view(query, normalized, corrected)
@@ -321,9 +336,16 @@ class Matcher:
         head = max(1, cfg.rerank_top)
         supported: list[_Scored] = []
         for s in ranked[:head]:
-            support, named = self._support(view, s.index, s.score)
-            supported.append(_Scored(s.index, s.score, s.tie, support, named))
+            support, named, at = self._support(view, s.index, s.score)
+            supported.append(_Scored(s.index, s.score, s.tie, support, named, at))
         supported.sort(key=lambda s: s.support, reverse=True)  # stable: rank order on ties
+        # Two entries both named and about as well supported: the one named first is the
+        # subject ("nhận cha con khi chưa đăng ký kết hôn" is about nhận cha con).
+        if len(supported) > 1:
+            a, b = supported[0], supported[1]
+            close = a.support - b.support < cfg.ambiguity_gap
+            if close and a.named and b.named and b.position < a.position:
+                supported[0], supported[1] = b, a
         top = supported[0]
         if isinstance(self._entries[top.index].entry, Topic):
             named = next(
@@ -341,7 +363,9 @@ class Matcher:
                 # which one it is about.
                 supported.remove(named)
                 lifted = max(named.support, top.support)
-                supported.insert(0, _Scored(named.index, named.score, named.tie, lifted, True))
+                supported.insert(
+                    0, _Scored(named.index, named.score, named.tie, lifted, True, named.position)
+                )
         return supported + ranked[head:]
 
     def _candidates(self, query: Sequence[str]) -> list[int]:
@@ -407,7 +431,7 @@ class Matcher:
             normalized=normalized,
             # Phrases are looked up in the question as typed (repeats kept), not in
             # the de-duplicated form: "sinh … khai sinh" must contain "khai sinh".
-            padded=f" {' '.join(words)} ",
+            words=tuple(words),
             first=first,
             last=last,
         )
@@ -495,9 +519,9 @@ class Matcher:
         scored.sort(key=lambda s: (s.score, s.tie), reverse=True)
         return scored
 
-    def _support(self, view: _QueryView, index: int, score: float) -> tuple[float, bool]:
-        """How sure we are that the question is about this entry at all, and whether
-        one of its phrases is named in the question.
+    def _support(self, view: _QueryView, index: int, score: float) -> tuple[float, bool, int]:
+        """How sure we are that the question is about this entry at all, whether one
+        of its phrases is named in the question, and where the first one starts.
 
         When a whole alias, or its core without "đăng ký"/"cấp", is named as a phrase,
         the extra words around it ("… tuần sau được không") matter much less: recall
@@ -509,16 +533,18 @@ class Matcher:
         explained = self._explained(view, item)
         support = score
         named = False
+        first = len(view.words)  # where the first named phrase starts
         for alias in item.aliases:
             if len(alias.tokens) == 1 and alias.tokens <= view.tokens:
                 # A rare one-word name ("passport", "cmnd") names the entry too.
                 named = named or self._df(alias.text) <= cfg.rare_df
-            whole = len(alias.tokens) > 1 and f" {alias.text} " in view.padded
-            core = (
-                cfg.core_recall_beta > 0
-                and alias.core is not None
-                and f" {alias.core} " in view.padded
-            )
+            at = -1
+            if len(alias.tokens) > 1:
+                at = _find_phrase(view.words, alias.text.split(), cfg.phrase_gap)
+            whole = at >= 0
+            if not whole and cfg.core_recall_beta > 0 and alias.core is not None:
+                at = _find_phrase(view.words, alias.core.split(), cfg.phrase_gap)
+            core = at >= 0 and not whole
             if not (whole or core):
                 continue
             _, precision, recall = self._overlap(view, alias, explained)
@@ -531,7 +557,8 @@ class Matcher:
             phrase = 100.0 * ((1 - fw) * f + fw * fuzzy) * self._contrast(view, item)
             support = max(support, phrase)
             named = True
-        return support, named
+            first = min(first, at)
+        return support, named, first
 
 
 @dataclass(frozen=True)
@@ -543,7 +570,7 @@ class _QueryView:
     weights: dict[str, float]  # per-word weight in the question (IDF, channel words lighter)
     total: float
     normalized: str
-    padded: str
+    words: tuple[str, ...]  # as typed (repeats kept), for phrase look-ups
     first: dict[str, int]
     last: dict[str, int]
 
@@ -556,10 +583,35 @@ class _Scored:
     # The score used to accept or refuse (and to order the best few): see _support.
     support: float = -1.0
     named: bool = False  # one of the entry's phrases is named in the question
+    position: int = 0  # where the first named phrase starts
 
     def __post_init__(self) -> None:
         if self.support < 0:
             object.__setattr__(self, "support", self.score)
+
+
+def _find_phrase(words: Sequence[str], phrase: Sequence[str], max_gap: int) -> int:
+    """Where ``phrase`` starts in ``words`` (-1: nowhere): in order, with at most
+    ``max_gap`` other words inside it when it has three words or more ("chấm dứt việc
+    giám hộ" names "chấm dứt giám hộ"; "bảo hành tủ" does not name "báo tử")."""
+    first, size = phrase[0], len(phrase)
+    if size < 3:
+        max_gap = 0
+    for start, word in enumerate(words):
+        if word != first:
+            continue
+        matched, position, gaps = 1, start + 1, 0
+        while matched < size and position < len(words):
+            if words[position] == phrase[matched]:
+                matched += 1
+            elif gaps < max_gap:
+                gaps += 1
+            else:
+                break
+            position += 1
+        if matched == size:
+            return start
+    return -1
 
 
 def _core(text: str) -> str | None:

@@ -105,19 +105,71 @@ ABBREVIATIONS: Mapping[str, str] = {
     "onl": "truc tuyen",
     "qua mang": "truc tuyen",
     "buu dien": "buu chinh",
-    # A lost document has to be issued again: "mất giấy khai tử" is not a death, and
-    # the re-issue procedures all say "lại" (cấp lại, đăng ký lại, làm lại).
-    "mat giay": "mat lai giay",
-    "mat so": "mat lai so",
-    "mat the": "mat lai the",
-    "mat cmnd": "mat lai cmnd",
-    "mat cancuoc": "mat lai cancuoc",
-    "mat ho chieu": "mat lai ho chieu",
-    "lam mat": "lam mat lai",
-    "bi mat": "bi mat lai",
-    "danh mat": "danh mat lai",
-    "roi mat": "roi mat lai",
-    "that lac": "that lac lai",
+    "buon ban": "kinh doanh",
+    "cafe": "ca phe",
+    "coffee": "ca phe",
+    # "cưới" alone is also "cuối" and "cười" once folded; with a spouse it is marriage
+    "cuoi vo": "ket hon vo",
+    "cuoi chong": "ket hon chong",
+    # "cán bộ" must survive the filler "cần", like "căn cước"
+    "can bo": "canbo",
+    # Operations joined into one token each, so that the matcher can tell procedures on
+    # the same object apart by them (see CONTRAST_WORDS): a bare "lại" is also "mua
+    # lại", "để lại", "ở lại"; a bare "đóng" is also "đóng tiền", "hợp đồng", "đồng".
+    "cap lai": "cap lamlai",
+    "cap doi": "cap lamlai",
+    "dang ky lai": "dang ky lamlai",
+    "lam lai": "lamlai",
+    "gia han": "giahan",
+    "dong cua": "dongcua",
+    "cham dut": "chamdut",
+    "thay doi": "thaydoi",
+    # a bare "đổi" is also "đời", "đợi", "đội"; with what is changed it is "thay đổi"
+    "doi ten": "thaydoi ten",
+    "doi ho": "thaydoi ho",
+    "doi dia chi": "thaydoi dia chi",
+    "doi nganh nghe": "thaydoi nganh nghe",
+    "doi chu": "thaydoi chu",
+    "dich thuat": "dichthuat",
+    "ban dich": "dichthuat",
+    # A lost document has to be issued again: "mất giấy khai tử" is not a death.
+    "mat giay": "mat lamlai giay",
+    "mat so": "mat lamlai so",
+    "mat the": "mat lamlai the",
+    "mat cmnd": "mat lamlai cmnd",
+    "mat cancuoc": "mat lamlai cancuoc",
+    "mat ho chieu": "mat lamlai ho chieu",
+    "lam mat": "lam mat lamlai",
+    "bi mat": "bi mat lamlai",
+    "danh mat": "danh mat lamlai",
+    "roi mat": "roi mat lamlai",
+    "that lac": "that lac lamlai",
+    # Another nationality makes it a procedure "có yếu tố nước ngoài".
+    "nuoc ngoai": "nuocngoai",
+    "ngoai quoc": "nuocngoai",
+    "quoc tich": "nuocngoai",
+    "viet kieu": "nuocngoai",
+    "nguoi tay": "nuocngoai",
+    "chong tay": "chong nuocngoai",
+    "vo tay": "vo nuocngoai",
+    "nguoi nhat": "nuocngoai",
+    "nhat ban": "nuocngoai",
+    "nguoi han": "nuocngoai",
+    "han quoc": "nuocngoai",
+    "trung quoc": "nuocngoai",
+    "dai loan": "nuocngoai",
+    "nguoi my": "nuocngoai",
+    "hoa ky": "nuocngoai",
+    "nguoi phap": "nuocngoai",
+    "nguoi duc": "nuocngoai",
+    "nguoi uc": "nuocngoai",
+    "nguoi nga": "nuocngoai",
+    "nguoi lao": "nuocngoai",
+    "thai lan": "nuocngoai",
+    "campuchia": "nuocngoai",
+    "singapore": "nuocngoai",
+    "malaysia": "nuocngoai",
+    "an do": "nuocngoai",
     # chat slang for negation/ability, so the question frames below can drop them
     "ko": "khong",
     "k": "khong",
@@ -242,6 +294,7 @@ FILLER_WORDS: frozenset[str] = frozenset(
     {
         "a",
         "ai",
+        "khi",
         "ah",
         "ak",
         "admin",
@@ -278,6 +331,34 @@ FILLER_WORDS: frozenset[str] = frozenset(
         "voi",
         "xin",
         "z",
+        # English question words (the catalogue has English names too); not "do",
+        # "to", "my", "the", "me", "an": those fold onto Vietnamese words
+        "how",
+        "what",
+        "where",
+        "when",
+        "which",
+        "who",
+        "is",
+        "are",
+        "for",
+        "you",
+        "your",
+        "we",
+        "our",
+        "need",
+        "want",
+        "please",
+        "get",
+        "i",
+        "s",
+        "of",
+        "does",
+        "should",
+        "must",
+        "there",
+        "this",
+        "with",
     }
 )
 
@@ -335,14 +416,31 @@ COURTESY_TAIL: frozenset[str] = frozenset(
 GENERIC_WORDS: frozenset[str] = frozenset({"dang", "ky", "cap", "giay", "xin", "nop"})
 
 # Operation words: what is done to the object ("cấp lại" re-issue, "gia hạn" extend,
-# "xóa", "hủy", "tách", "đóng cửa", "ngừng", "chấm dứt", "sửa"). Procedures on the same
-# object differ by them ("sổ đỏ" / "cấp lại sổ đỏ"), yet they are common across the
-# catalogue, so their IDF is low; the matcher makes an entry that never uses one pay
-# for it ("sửa điện thoại" is not the hotline). Not "mua"/"bán" (buying is why one
-# registers; "bán" folds onto "bạn", "bản"), nor words that fold onto everyday ones
-# ("mất" is also "mặt" and "mất bao lâu", "đổi" is also "đời" and "đợi").
+# "xóa", "hủy", "tách", "đóng cửa", "ngừng", "chấm dứt", "thay đổi", "sửa"), and the
+# two kinds of procedure that are a variant of another: a translation, a foreign
+# element. Procedures on the same object differ by them ("sổ đỏ" / "cấp lại sổ đỏ",
+# "kết hôn" / "kết hôn với người Nhật"), yet they are common across the catalogue, so
+# their IDF is low; the matcher makes an entry that never uses one pay for it ("sửa
+# điện thoại" is not the hotline). "mua" too: buying is an errand ("mua khẩu trang",
+# "mua bảo hiểm xe máy") unless the entry speaks of buying ("mua xe cũ sang tên",
+# "mua bảo hiểm y tế"). Not "bán" ("bạn", "bản" once folded), nor words that fold onto
+# everyday ones ("mất" is also "mặt" and "mất bao lâu", "đổi" is also "đời", "đợi").
 CONTRAST_WORDS: frozenset[str] = frozenset(
-    {"lai", "gia", "xoa", "huy", "tach", "dong", "ngung", "cham", "dut", "sua"}
+    {
+        "lamlai",
+        "giahan",
+        "xoa",
+        "huy",
+        "tach",
+        "dongcua",
+        "ngung",
+        "chamdut",
+        "thaydoi",
+        "sua",
+        "dichthuat",
+        "nuocngoai",
+        "mua",
+    }
 )
 
 # Channel words ("online", "qua bưu điện") usually modify a question about a
@@ -351,7 +449,7 @@ MODIFIER_WORDS: frozenset[str] = frozenset(
     # channels (trực tuyến, bưu chính, trực tiếp) and the fee ("lệ phí") are asked about
     # every procedure, and so is the office ("ở phường nào", "lên huyện"): "khai sinh lệ
     # phí bao nhiêu" is about khai sinh, not paying online
-    {"truc", "tuyen", "buu", "chinh", "tiep", "le", "phi", "phuong", "huyen", "quan", "xa"}
+    {"truc", "tuyen", "buu", "chinh", "tiep", "le", "phi", "phuong", "huyen", "xa"}
 )
 
 # Stage 5: standard spelling variants of the same syllable ("đăng kí" = "đăng ký").
@@ -466,6 +564,11 @@ def strip_courtesy(tokens: list[str]) -> tuple[list[str], bool, bool]:
     marked = _replace_phrases(tokens, _COURTESY_TABLE)
     rest = [tok for tok in marked if tok not in (_GREETING_MARK, _THANKS_MARK)]
     return rest, _GREETING_MARK in marked, _THANKS_MARK in marked
+
+
+def expand_phrases(tokens: list[str]) -> list[str]:
+    """Stage 3 again, on tokens the matcher has corrected against the catalogue."""
+    return _replace_phrases(tokens, _ABBREVIATION_TABLE)
 
 
 def is_smalltalk(tokens: list[str]) -> bool:
