@@ -67,7 +67,9 @@ class MatcherConfig:
 
     min_score: float = 60.0  # below: "not sure" (kind none)
     confident_score: float = 75.0  # at or above, with a clear gap: one answer
-    ambiguity_gap: float = 4.0  # top two closer than this: ask which one
+    # Top two (by support) closer than this: ask which one. Supports of the best few
+    # spread wider than rank scores, so "bằng lái" (renew 90, lost 83) still asks.
+    ambiguity_gap: float = 8.0
     max_candidates: int = 25
     max_alternatives: int = 3
     typo_cutoff: float = 80.0  # rapidfuzz ratio needed to correct a word

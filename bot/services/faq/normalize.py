@@ -132,18 +132,31 @@ ABBREVIATIONS: Mapping[str, str] = {
     "doi chu": "thaydoi chu",
     "dich thuat": "dichthuat",
     "ban dich": "dichthuat",
-    # A lost document has to be issued again: "mất giấy khai tử" is not a death.
-    "mat giay": "mat lamlai giay",
-    "mat so": "mat lamlai so",
-    "mat the": "mat lamlai the",
-    "mat cmnd": "mat lamlai cmnd",
-    "mat cancuoc": "mat lamlai cancuoc",
-    "mat ho chieu": "mat lamlai ho chieu",
-    "lam mat": "lam mat lamlai",
-    "bi mat": "bi mat lamlai",
-    "danh mat": "danh mat lamlai",
-    "roi mat": "roi mat lamlai",
-    "that lac": "that lac lamlai",
+    "dong han": "chamdut",
+    # "học" alone is an errand (learning to drive); in these nouns it is not
+    "dai hoc": "daihoc",
+    "du hoc": "duhoc",
+    "hoc ba": "hocba",
+    "hoc sinh": "hocsinh",
+    "ho tro": "hotro",
+    # "làm" is a filler, "làm việc" (is the office working?) is not
+    "lam viec": "lamviec",
+    # "cửa" would go with the filler "của"
+    "mot cua": "motcua",
+    # "khẩu" alone is also "khẩu trang"; with the operation it is "hộ khẩu"
+    "tach khau": "tach ho khau",
+    "cat khau": "cat ho khau",
+    "chuyen khau": "chuyen ho khau",
+    # Lost and damaged (see _senses): "thất lạc" is "mất"; a damaged paper is "hỏng"
+    # ("hỏng" alone would be read as the slang "hông" = "không").
+    "that lac": "mat",
+    "bi hong": "bi hong",
+    "bi rach": "bi hong",
+    "bi nat": "bi hong",
+    "bi muc": "bi hong",
+    "muc nat": "hong",
+    "bi chay": "bi hong",
+    "bi uot": "bi hong",
     # Another nationality makes it a procedure "có yếu tố nước ngoài".
     "nuoc ngoai": "nuocngoai",
     "ngoai quoc": "nuocngoai",
@@ -227,6 +240,7 @@ FILLER_PHRASES: tuple[str, ...] = (
     "thoi gian nay",
     "mua dich",
     "trong thoi gian cach ly xa hoi",
+    "trong thoi gian cach ly",
     "thoi gian cach ly",
     "cach ly xa hoi",
     "trong thoi gian nay",
@@ -295,6 +309,9 @@ FILLER_WORDS: frozenset[str] = frozenset(
         "a",
         "ai",
         "khi",
+        "cac",
+        "nhung",
+        "luon",
         "ah",
         "ak",
         "admin",
@@ -423,8 +440,10 @@ GENERIC_WORDS: frozenset[str] = frozenset({"dang", "ky", "cap", "giay", "xin", "
 # their IDF is low; the matcher makes an entry that never uses one pay for it ("sửa
 # điện thoại" is not the hotline). "mua" too: buying is an errand ("mua khẩu trang",
 # "mua bảo hiểm xe máy") unless the entry speaks of buying ("mua xe cũ sang tên",
-# "mua bảo hiểm y tế"). Not "bán" ("bạn", "bản" once folded), nor words that fold onto
-# everyday ones ("mất" is also "mặt" and "mất bao lâu", "đổi" is also "đời", "đợi").
+# "mua bảo hiểm y tế"); so are learning and renting ("học lái xe", "cho thuê xe máy").
+# Aid ("hỗ trợ") is asked for as such. Not "bán" ("bạn",
+# "bản" once folded), nor words that fold onto everyday ones ("mất" is also "mặt" and
+# "mất bao lâu", "đổi" is also "đời", "đợi").
 CONTRAST_WORDS: frozenset[str] = frozenset(
     {
         "lamlai",
@@ -440,6 +459,9 @@ CONTRAST_WORDS: frozenset[str] = frozenset(
         "dichthuat",
         "nuocngoai",
         "mua",
+        "hotro",
+        "hoc",
+        "thue",
     }
 )
 
@@ -566,6 +588,52 @@ def strip_courtesy(tokens: list[str]) -> tuple[list[str], bool, bool]:
     return rest, _GREETING_MARK in marked, _THANKS_MARK in marked
 
 
+# What "mất" means (after fillers are gone): lost when a paper is near ("mất sổ
+# hồng", "giấy khai sinh bị mất": it must be issued again), died after a relative
+# with nothing lost after it ("ông nội tôi mất hôm qua"). A damaged paper ("bị
+# hỏng") is issued again too.
+DOCUMENT_WORDS: frozenset[str] = frozenset(
+    {"giay", "so", "the", "cmnd", "cancuoc", "chieu", "passport", "bang"}
+)
+KIN_WORDS: frozenset[str] = frozenset(
+    {"ong", "bo", "me", "cha", "chong", "vo", "con", "chau", "noi", "ngoai", "than"}
+)
+LOST_THINGS: frozenset[str] = DOCUMENT_WORDS | frozenset(
+    {"viec", "dien", "nuoc", "tien", "xe", "vi", "nha", "dat", "hang", "lien", "ngu"}
+)
+
+
+# Words skipped when looking for the relative before "mất" ("bố tôi vừa mới mất").
+_PASSING_WORDS: frozenset[str] = frozenset({"toi", "minh", "em", "cua", "vua", "moi", "da"})
+
+
+def _senses(tokens: list[str]) -> list[str]:
+    """Runs before the fillers go: "ba" (father) and "anh" (brother) are fillers."""
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        if tok in ("mat", "hong"):
+            j = i - 1
+            while j >= 0 and tokens[j] in _PASSING_WORDS:
+                j -= 1
+            before = tokens[j] if j >= 0 else ""
+            after = tokens[i + 1] if i + 1 < len(tokens) else ""
+            # a relative, or anyone ("người"); "ba", "anh", "chị" are fillers too
+            kin = (
+                before in KIN_WORDS
+                or before in ("ba", "anh", "chi", "nguoi")
+                or (before == "nha" and j > 0 and tokens[j - 1] == "nguoi")
+            )
+            if tok == "mat" and kin and tokens[i - 1 : i] != ["bi"] and after not in LOST_THINGS:
+                out.extend(("qua", "doi"))
+                continue
+            around = tokens[max(0, i - 3) : i] + tokens[i + 1 : i + 4]
+            if any(t in DOCUMENT_WORDS for t in around):
+                out.extend((tok, "lamlai"))
+                continue
+        out.append(tok)
+    return out
+
+
 def expand_phrases(tokens: list[str]) -> list[str]:
     """Stage 3 again, on tokens the matcher has corrected against the catalogue."""
     return _replace_phrases(tokens, _ABBREVIATION_TABLE)
@@ -593,6 +661,7 @@ def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:
     tokens = [SPELLING_VARIANTS.get(tok, tok) for tok in tokens]
     if drop_fillers:
         tokens = [tok for tok in _replace_phrases(tokens, _FILLER_TABLE) if tok]
+        tokens = _senses(tokens)
         tokens = [tok for tok in tokens if tok not in FILLER_WORDS]
     return tokens
 
