@@ -10,11 +10,11 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from bot.cli import database, export, org, remind, serve
+from bot.cli import database, export, faq, org, remind, serve
 from bot.cli.common import CommandError
 from bot.config import ConfigError
 
-COMMAND_MODULES = (serve, database, org, remind, export)
+COMMAND_MODULES = (serve, database, org, remind, export, faq)
 
 
 class OneLineParser(argparse.ArgumentParser):
