@@ -2,9 +2,11 @@
 
     python benchmarks/faq_quality.py [--split holdout|tune|all] [--errors]
 
-Prints JSON. Thresholds were tuned on the ``tune`` split only; ``holdout`` questions
-were written before the matcher and are the figures to report. faq_dev.jsonl (the
-shared examples) must score 100%, including its ``accepted`` flags.
+Prints JSON. Thresholds, aliases and rules are tuned on the ``tune`` split only; the
+``holdout`` questions were written and committed before the changes they measure, and are
+evaluated once before being moved to ``tune`` (see bot/services/faq/README.md for the
+generations and their figures). faq_dev.jsonl (the shared examples) must score 100%,
+including its ``accepted`` flags.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -59,6 +60,7 @@ MAX_DOCUMENTS = 4
 MAX_BUTTON_TEXT = 48
 # Telegram allows 4096 characters; leave room for the header and the escaping.
 MAX_TEXT = 3500
+_URGENT_SUFFIX = re.compile(r"\s*\((?:hồ sơ cấp bách|urgent)\)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -290,7 +292,9 @@ def _status_line(ctx: Ctx, policy: Policy, proc: Procedure, decision: Decision) 
         rule = policy.rule_at(ctx.now)
         group = rule.urgent_group(proc) if rule is not None else None
         label = (group.label_en if ctx.lang == "en" else group.label_vi) if group else ""
-        return ctx.t("faq.status.urgent", group=html.escape(label or decision.note or ""))
+        # The status line already says "urgent": drop a label's own "(hồ sơ cấp bách)".
+        label = _URGENT_SUFFIX.sub("", label or decision.note or "")
+        return ctx.t("faq.status.urgent", group=html.escape(label))
     if decision.reason == "normal":
         return ctx.t("faq.status.normal")
     if decision.accepted:  # an override accepting it for another reason
