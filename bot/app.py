@@ -12,6 +12,7 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import Translator
 from bot.core.router import Router
 from bot.delivery.service import Delivery
+from bot.delivery.wiring import attach_reachability, make_delivery
 from handlers import FEATURE_ROUTERS, FEATURE_SETUPS
 from storage.db import Database
 
@@ -44,13 +45,20 @@ async def build_application(
         await db.upgrade()
     elif schema == "create":
         await db.create_all()
+    if delivery is None:
+        # Production delivery: platform rate limits (shared through Redis when configured)
+        # and 403s recorded on the person; tests pass their own.
+        delivery = make_delivery(settings)
+        await attach_reachability(delivery, db)
     app = AppContext(
         settings=settings,
         clock=clock or SystemClock(),
         db=db,
         i18n=translator or Translator.load(default=settings.default_language),
-        delivery=delivery or Delivery(),
+        delivery=delivery,
     )
+    if delivery.observe is None:
+        delivery.observe = app.metrics.observe_delivery
     core = Dispatcher(app, root_router())
     app.provide(core.routes)
     for setup in FEATURE_SETUPS:

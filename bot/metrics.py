@@ -39,5 +39,12 @@ class Metrics:
             "congvu_reminders_total", "Reminders by result", ["result"], registry=r
         )
 
+    def observe_delivery(self, event: str, channel: str) -> None:
+        """Delivery's hook: count what went out and the platforms' 429s."""
+        if event == "sent":
+            self.sent.labels(channel).inc()
+        elif event == "429":
+            self.rate_limited.labels(channel).inc()
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.core.app_context import AppContext
+from bot.delivery.outbox import outbox_depth
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ def ops_app(app: AppContext) -> web.Application:
         )
 
     async def metrics(request: web.Request) -> web.Response:
+        try:
+            async with app.db.transaction() as session:
+                depth = await outbox_depth(session, app.clock.now())
+            app.metrics.outbox_depth.set(depth.pending)
+        except Exception:
+            log.warning("metrics: outbox depth unavailable", exc_info=True)
         return web.Response(body=app.metrics.render(), content_type="text/plain", charset="utf-8")
 
     web_app = web.Application()

@@ -22,6 +22,8 @@ async def test_healthz_and_metrics(bot: RunningBot, chat: MockChatClient) -> Non
     assert health == {"status": "ok", "checks": {"database": True}}
     assert 'congvu_updates_total{channel="telegram",outcome="handled"} 1.0' in body
     assert "congvu_handler_seconds_bucket" in body
+    assert 'congvu_messages_sent_total{channel="telegram"} 1.0' in body
+    assert "congvu_outbox_depth 0.0" in body
 
 
 async def test_healthz_reports_an_unreachable_database(bot: RunningBot) -> None:
