@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from bot.demo import demo_organisation
 from bot.runner import RunningBot
 from bot.services.org.importer import apply_org, parse_org
-from storage.models import AuditEntry, ChatBinding, Person
+from storage.models import AuditEntry, ChatBinding, Person, Task
 from tests.chat import MockChatClient
 
 
@@ -85,3 +85,28 @@ async def test_bindgroup_by_the_leader_only(bot: RunningBot, chat: MockChatClien
         )
     assert "-1002000009" in groups
     assert "-1001000001" not in groups  # the unit's previous group was released
+
+
+async def test_staff_cannot_assign_and_classified_text_is_never_stored(
+    bot: RunningBot, chat: MockChatClient
+) -> None:
+    await load_demo(bot)
+    await chat.user(100001, "Nguyễn Văn An", "an_nv")
+    staff = (await chat.user(100002, "Trần Thị Bình", "binh_tt")).in_chat(-1001000001)
+    await chat.group(-1001000001, "Văn phòng", [100001, 100002])
+    [refused] = await staff.ask("/giaoviec @an_nv Soạn báo cáo hạn 17h ngày mai")
+    assert "Chỉ lãnh đạo" in refused["text"]
+
+    leader = (await chat.user(100001, "Nguyễn Văn An", "an_nv")).in_chat(-1001000001)
+    [warning] = await leader.ask("/giaoviec @binh_tt Soạn tài liệu Tối mật gửi Thành uỷ hạn 17h")
+    assert "bí mật nhà nước" in warning["text"]
+    async with bot.application.app.db.transaction() as session:
+        tasks = await session.scalar(select(func.count()).select_from(Task))
+        audit = list(
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "classified.refused")
+            )
+        )
+    assert tasks == 0
+    assert len(audit) == 1
+    assert "Thành uỷ" not in (audit[0].note or "") and audit[0].entity == "task"
