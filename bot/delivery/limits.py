@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections import deque
@@ -36,11 +37,15 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Protocol
 
+from redis.exceptions import RedisError
+
 from bot.core.events import ChatRef
 from bot.delivery.errors import Throttled
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
 
 # Float noise: a waiter that slept exactly the returned time must find the slot free.
 EPSILON = 1e-9
@@ -475,8 +480,16 @@ return 0
 """
 
 
+LOCAL_TICKET = "local:"
+
+
 class RedisLimiter:
-    """The same rules as LocalLimiter, kept in Redis so all instances share one budget."""
+    """The same rules as LocalLimiter, kept in Redis so all instances share one budget.
+
+    If Redis cannot be reached, each process falls back to its own LocalLimiter (logged): the
+    bot keeps answering, at the price of N instances sharing the limits only approximately
+    until Redis is back.
+    """
 
     def __init__(
         self,
@@ -494,6 +507,18 @@ class RedisLimiter:
         self._acquire = redis.register_script(_ACQUIRE)
         self._block = redis.register_script(_BLOCK)
         self._refund = redis.register_script(_REFUND)
+        self.fallback = LocalLimiter(self.limits, clock=clock or time.monotonic)
+        self._degraded = False
+
+    def _redis_failed(self, exc: Exception) -> None:
+        if not self._degraded:
+            log.warning("Redis limiter unavailable (%s): limiting in this process only", exc)
+        self._degraded = True
+
+    def _redis_back(self) -> None:
+        if self._degraded:
+            log.warning("Redis limiter available again")
+        self._degraded = False
 
     def _now_ms(self) -> float:
         return -1.0 if self.clock is None else self.clock() * 1000.0
@@ -536,7 +561,13 @@ class RedisLimiter:
             limits.group_span * 1000,
             limits.pace * limits.pace_tolerance * 1000,
         ]
-        wait_ms, member = await self._acquire(keys=list(self._keys(chat)), args=args)
+        try:
+            wait_ms, member = await self._acquire(keys=list(self._keys(chat)), args=args)
+        except (RedisError, OSError) as exc:
+            self._redis_failed(exc)
+            local = self.fallback.check(chat, priority)
+            return Decision(local.wait, LOCAL_TICKET + local.ticket if local.ticket else "")
+        self._redis_back()
         ticket = member.decode() if isinstance(member, bytes) else str(member)
         return Decision(int(wait_ms) / 1000.0, ticket)
 
@@ -544,12 +575,23 @@ class RedisLimiter:
         limits = self.limits.get(chat.channel)
         if limits is None or not ticket:
             return
+        if ticket.startswith(LOCAL_TICKET):
+            await self.fallback.refund(chat, priority, ticket.removeprefix(LOCAL_TICKET))
+            return
         args = [ticket, self._mode(chat, limits), limits.private_burst]
-        await self._refund(keys=list(self._keys(chat)), args=args)
+        try:
+            await self._refund(keys=list(self._keys(chat)), args=args)
+        except (RedisError, OSError) as exc:
+            self._redis_failed(exc)
 
     async def block(self, chat: ChatRef, seconds: float) -> None:
+        # Also held locally, so the block survives a Redis outage in this process.
+        await self.fallback.block(chat, seconds)
         key = self._keys(chat)[2]
-        await self._block(keys=[key], args=[self._now_ms(), max(0.0, seconds) * 1000])
+        try:
+            await self._block(keys=[key], args=[self._now_ms(), max(0.0, seconds) * 1000])
+        except (RedisError, OSError) as exc:
+            self._redis_failed(exc)
 
     async def aclose(self) -> None:
         await self.redis.aclose()

@@ -225,3 +225,25 @@ async def test_refund_returns_the_chats_own_slot_too(
     assert not (await limiter.try_acquire(GROUP, INTERACTIVE)).granted
     await limiter.refund(GROUP, INTERACTIVE, group[0].ticket)
     assert (await limiter.try_acquire(GROUP, INTERACTIVE)).granted
+
+
+async def test_redis_limiter_falls_back_to_this_process_when_redis_is_down(
+    fake_clock: FakeClock,
+) -> None:
+    from redis.asyncio import Redis
+
+    from bot.delivery.limits import RedisLimiter
+
+    # Nothing listens on port 1: every call fails at once with a connection error.
+    limiter = RedisLimiter(Redis.from_url("redis://127.0.0.1:1/0"), LIMITS, clock=fake_clock)
+    try:
+        chat = private(1)
+        decisions = [await limiter.try_acquire(chat, INTERACTIVE) for _ in range(3)]
+        assert all(d.granted for d in decisions)
+        assert not (await limiter.try_acquire(chat, INTERACTIVE)).granted
+        await limiter.refund(chat, INTERACTIVE, decisions[-1].ticket)
+        assert (await limiter.try_acquire(chat, INTERACTIVE)).granted
+        await limiter.block(private(2), 5)
+        assert await wait_of(limiter, private(2), INTERACTIVE) == pytest.approx(5)
+    finally:
+        await limiter.aclose()

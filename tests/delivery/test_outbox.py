@@ -22,6 +22,7 @@ from bot.delivery.outbox import (
     decode_message,
     enqueue,
     outbox_depth,
+    purge,
 )
 from bot.delivery.service import Delivery
 from storage.db import Database
@@ -335,3 +336,15 @@ async def test_stopping_hands_back_rows_still_waiting_for_the_limiter(
     assert stored["wave:1"].status == SENT
     assert stored["wave:0"].status == PENDING
     assert stored["wave:0"].claimed_by is None  # claimable at once, no lease to wait out
+
+
+async def test_purge_deletes_old_sent_rows_only(
+    db: Database, delivery: Delivery, channel: ScriptedChannel, clock: ManualClock
+) -> None:
+    await fill(db, clock, 3)
+    channel.failures[person(2).chat_id] = [Rejected("Bad Request: chat not found")]
+    await worker(db, delivery, clock).drain()
+    async with db.transaction() as session:
+        assert await purge(session, before=clock.now()) == 0
+        assert await purge(session, before=clock.now() + timedelta(days=1)) == 2
+    assert [(row.key, row.status) for row in await rows(db)] == [("wave:2", DEAD)]
