@@ -16,7 +16,10 @@ CITIZEN, STAFF, ADMIN = 710001, 710002, 710003
 async def test_citizen_questions_get_cards_choices_and_not_sure(
     bot: RunningBot, chat: MockChatClient
 ) -> None:
+    # Several citizens, because delivery paces replies to about one a second per chat.
     citizen = await chat.user(CITIZEN, "Lan")
+    other = await chat.user(710011, "Minh")
+    third = await chat.user(710012, "Hoa")
 
     [card] = await citizen.ask("lam giay khai sinh cho con")
     text = card["text"]
@@ -25,30 +28,31 @@ async def test_citizen_questions_get_cards_choices_and_not_sure(
     assert "phải đến trực tiếp để ký vào sổ" in text
     assert "🙋 Hỏi cán bộ" in buttons(card)
 
-    [marriage] = await citizen.ask("đăng ký kết hôn")
+    [marriage] = await other.ask("đăng ký kết hôn")
     assert "Đăng ký kết hôn" in marriage["text"]
     assert "tạm ngừng tiếp nhận" in marriage["text"]
     assert "không gửi qua bưu điện được" in marriage["text"]
 
-    [unsure] = await citizen.ask("giá vàng hôm nay")
+    [unsure] = await third.ask("giá vàng hôm nay")
     assert "chưa chắc" in unsure["text"] and "1022" in unsure["text"]
     assert {"Hộ tịch", "Chứng thực", "🙋 Gửi câu hỏi cho cán bộ"} <= set(buttons(unsure))
 
-    [choices] = await citizen.ask("bằng lái")
+    [choices] = await other.ask("bằng lái")
     assert choices["text"].startswith("Bạn muốn hỏi:")
-    pressed = await citizen.press(choices, "Cấp lại giấy phép lái xe")
-    await citizen.callback_answer(pressed)
-    [chosen] = await citizen.bot_replies(int(choices["message_id"]))
+    pressed = await other.press(choices, "Cấp lại giấy phép lái xe")
+    await other.callback_answer(pressed)
+    [chosen] = await other.bot_replies(int(choices["message_id"]))
     assert chosen["text"].startswith("📋 <b>Cấp lại giấy phép lái xe bị mất</b>")
 
-    [hello] = await citizen.ask("chào ad")
-    assert hello["text"].startswith("Xin chào Lan!")
+    [hello] = await third.ask("chào ad")
+    assert hello["text"].startswith("Xin chào Hoa!")
 
     # The menu, and what is accepted now.
-    [menu] = await citizen.ask("/thutuc")
-    pressed = await citizen.press(menu, "đang được tiếp nhận")
-    await citizen.callback_answer(pressed)
-    [listing] = await citizen.bot_replies(int(menu["message_id"]))
+    menu_user = await chat.user(710013, "Tâm")
+    [menu] = await menu_user.ask("/thutuc")
+    pressed = await menu_user.press(menu, "đang được tiếp nhận")
+    await menu_user.callback_answer(pressed)
+    [listing] = await menu_user.bot_replies(int(menu["message_id"]))
     assert "Nộp trực tuyến:" in listing["text"] and "Cấp bách, nộp trực tiếp:" in listing["text"]
 
 
@@ -86,13 +90,14 @@ async def test_handoff_round_trip(bot: RunningBot, chat: MockChatClient) -> None
     assert "Cán bộ Hà đã trả lời" in edited["text"]
 
     # The second way: a staff member replies to the posted question in the group.
-    [sent2] = await citizen.ask("/hoicanbo Tôi mất sổ hộ khẩu thì sao?")
+    second = await chat.user(710014, "Bình")
+    [sent2] = await second.ask("/hoicanbo Tôi mất sổ hộ khẩu thì sao?")
     posts = await bot_messages(chat, GROUP, int(post["message_id"]))
     question = next(m for m in posts if "mất sổ hộ khẩu" in m["text"])
     await in_group.send(
         "Bạn làm thủ tục cấp lại tại công an phường.", reply_to=question["message_id"]
     )
-    [reply2] = await citizen.bot_replies(int(sent2["message_id"]))
+    [reply2] = await second.bot_replies(int(sent2["message_id"]))
     assert "công an phường" in reply2["text"]
 
 
