@@ -17,6 +17,9 @@ from bot.config import Settings, load_settings
 from bot.delivery.service import Delivery
 from tests.fakes import FakeMessenger, UpdateFactory
 
+# The mock chat server and the real bot (fixtures mock, chat, runtime, bot_settings, bot).
+pytest_plugins = ["tests.bot_fixtures"]
+
 PG_ADMIN_DSN = os.environ.get("CONGVU_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -14,9 +14,9 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.mockserver.server import MockServer
 from bot.runner import RunningBot, start_bot, start_zalo
+from tests.bot_fixtures import TOKEN
 from tests.chat import MockChatClient
 from tests.conformance.channels import Talker, TelegramTalker, ZaloTalker
-from tests.e2e.conftest import TOKEN, chat, mock  # noqa: F401
 
 SECRET = "conformance-secret"
 ZALO_APP, ZALO_KEY = "conformance-app", "conformance-oa-key"

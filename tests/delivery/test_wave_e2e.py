@@ -14,10 +14,6 @@ from bot.delivery.outbox import OutboxWorker, enqueue
 from bot.runner import RunningBot
 from tests.chat import MockChatClient
 
-# The e2e fixtures (mock server, running bot, chat client) live with the e2e suite; all of
-# them are imported so this module follows that conftest as it evolves.
-from tests.e2e.conftest import *  # noqa: F403
-
 WAVE = 400
 
 

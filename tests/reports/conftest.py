@@ -10,7 +10,6 @@ import pytest
 from bot.app import Application
 from storage.db import Database
 from storage.models import Identity, Person, Unit
-from tests.e2e.conftest import bot, bot_settings, chat, mock, runtime  # noqa: F401
 
 # Tuesday 14 April 2020, 16:30 in Hồ Chí Minh City: the end of a working day.
 TUESDAY_AFTERNOON = datetime(2020, 4, 14, 9, 30, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the mock chat server and the real bot polling it over HTTP."""
+"""End-to-end fixtures for every test folder: the mock chat server and the real bot polling it."""
 
 from __future__ import annotations
 
