@@ -22,6 +22,7 @@ import html
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
@@ -622,8 +623,8 @@ async def _typed_text(ctx: Ctx) -> str | None:
     return text
 
 
-@router.step(FLOW_HELP, "reason")
-async def help_reason(ctx: Ctx) -> None:
+async def _act_on_typed_text(ctx: Ctx, make_action: Callable[[str], Action]) -> None:
+    """Finish the asking flow and apply the action built from the typed answer."""
     text = await _typed_text(ctx)
     if text is None:
         return
@@ -634,28 +635,20 @@ async def help_reason(ctx: Ctx) -> None:
         actor=ctx.actor,
         task_id=task_id,
         whole=whole,
-        action=Action.need_help(text),
+        action=make_action(text),
         now=ctx.now,
     )
     await _conclude(ctx, outcome, by_button=False)
+
+
+@router.step(FLOW_HELP, "reason")
+async def help_reason(ctx: Ctx) -> None:
+    await _act_on_typed_text(ctx, Action.need_help)
 
 
 @router.step(FLOW_RETURN, "comment")
 async def return_comment(ctx: Ctx) -> None:
-    text = await _typed_text(ctx)
-    if text is None:
-        return
-    task_id, whole = _flow_target(ctx)
-    await ctx.flow.finish()
-    outcome = await service.act(
-        ctx.session,
-        actor=ctx.actor,
-        task_id=task_id,
-        whole=whole,
-        action=Action.return_(text),
-        now=ctx.now,
-    )
-    await _conclude(ctx, outcome, by_button=False)
+    await _act_on_typed_text(ctx, Action.return_)
 
 
 @router.step(FLOW_EXTEND, "deadline")
