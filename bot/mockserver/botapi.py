@@ -462,6 +462,26 @@ async def send_photo(call: Call) -> dict[str, Any]:
     return payload
 
 
+def _edit_formatted(
+    call: Call,
+    message: StoredMessage,
+    set_field: Callable[[dict[str, Any], FormattedText | None], None],
+    formatted: FormattedText | None,
+    markup: Any,
+) -> dict[str, Any]:
+    """Edit the text or the caption (`set_field`) and record the new parse mode and markup."""
+
+    def change(payload: dict[str, Any]) -> None:
+        set_field(payload, formatted)
+        # Telegram drops the inline keyboard when an edit does not repeat it.
+        set_markup(payload, markup)
+
+    result = apply_edit(call, message, change)
+    message.parse_mode = call.params.get_str("parse_mode")
+    message.markup_as_sent = markup
+    return result
+
+
 @bot_method("editMessageText")
 async def edit_message_text(call: Call) -> dict[str, Any]:
     message = editable_message(call)
@@ -469,16 +489,8 @@ async def edit_message_text(call: Call) -> dict[str, Any]:
     markup = read_markup(call)
     if "text" not in message.payload:
         raise bad_request("there is no text in the message to edit")
-
-    def change(payload: dict[str, Any]) -> None:
-        set_text(payload, formatted)
-        # Telegram drops the inline keyboard when an edit does not repeat it.
-        set_markup(payload, markup)
-
-    result = apply_edit(call, message, change)
+    result = _edit_formatted(call, message, set_text, formatted, markup)
     message.text_as_sent = raw
-    message.parse_mode = call.params.get_str("parse_mode")
-    message.markup_as_sent = markup
     return result
 
 
@@ -489,15 +501,8 @@ async def edit_message_caption(call: Call) -> dict[str, Any]:
     markup = read_markup(call)
     if "document" not in message.payload and "photo" not in message.payload:
         raise bad_request("there is no caption in the message to edit")
-
-    def change(payload: dict[str, Any]) -> None:
-        set_caption(payload, formatted)
-        set_markup(payload, markup)
-
-    result = apply_edit(call, message, change)
+    result = _edit_formatted(call, message, set_caption, formatted, markup)
     message.caption_as_sent = raw
-    message.parse_mode = call.params.get_str("parse_mode")
-    message.markup_as_sent = markup
     return result
 
 
