@@ -431,6 +431,35 @@ class RotationChange:
     teams: tuple[tuple[str, tuple[int, ...]], ...]
 
 
+async def _save_unit_settings(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    unit: Unit,
+    settings: dict[str, Any],
+    now: datetime,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Store the unit's new settings and audit the change against the unit.
+
+    ``settings`` is a new dict: a JSON column does not notice a change made in place.
+    """
+    unit.settings = settings
+    await session.flush()
+    await audit.record(
+        session,
+        at=now,
+        actor=actor,
+        action=action,
+        entity="unit",
+        entity_id=unit.id,
+        before=before,
+        after=after,
+    )
+
+
 async def set_rotation(
     session: AsyncSession,
     *,
@@ -473,15 +502,13 @@ async def set_rotation(
         person.team = team_of.get(person.id)
     settings = dict(unit.settings or {})
     settings[ROTATION_KEY] = stored.to_json()
-    unit.settings = settings
-    await session.flush()
-    await audit.record(
+    await _save_unit_settings(
         session,
-        at=now,
         actor=actor,
+        unit=unit,
+        settings=settings,
+        now=now,
         action="attendance.rotation.set",
-        entity="unit",
-        entity_id=unit.id,
         before=before,
         after={"rotation": stored.to_json(), "teams": {str(k): v for k, v in team_of.items()}},
     )
@@ -495,15 +522,13 @@ async def clear_rotation(session: AsyncSession, *, actor: Actor, unit: Unit, now
     before = settings.pop(ROTATION_KEY, None)
     if before is None:
         return False
-    unit.settings = settings
-    await session.flush()
-    await audit.record(
+    await _save_unit_settings(
         session,
-        at=now,
         actor=actor,
+        unit=unit,
+        settings=settings,
+        now=now,
         action="attendance.rotation.clear",
-        entity="unit",
-        entity_id=unit.id,
         before={"rotation": before},
     )
     return True
@@ -561,15 +586,13 @@ async def set_calendar_days(
         mine |= chosen
         theirs -= chosen
     settings[key], settings[other] = sorted(mine), sorted(theirs)
-    unit.settings = settings
-    await session.flush()
-    await audit.record(
+    await _save_unit_settings(
         session,
-        at=now,
         actor=actor,
+        unit=unit,
+        settings=settings,
+        now=now,
         action="attendance.calendar.set",
-        entity="unit",
-        entity_id=unit.id,
         before=before,
         after={key: settings[key], other: settings[other]},
     )
