@@ -545,6 +545,17 @@ def _str_list(
     return tuple(item for item in items if item is not None), []
 
 
+def _id_problem(entry_id: str | None, shape: re.Pattern[str], wrong_shape: str) -> str | None:
+    """What is wrong with an entry's id (required, of the kind's shape, not too long), or None."""
+    if entry_id is None:
+        return "id is required"
+    if not shape.fullmatch(entry_id):
+        return wrong_shape
+    if len(entry_id) > MAX_ID_LENGTH:
+        return f"id must be at most {MAX_ID_LENGTH} characters"
+    return None
+
+
 def _procedure_from_mapping(
     item: Mapping[str, Any], where: str
 ) -> tuple[Procedure | None, list[CatalogueError]]:
@@ -559,12 +570,9 @@ def _procedure_from_mapping(
             err(f"unknown field {key!r}")
     if item.get("_body_on_procedure"):
         err("body_vi/body_en are only for topics")
-    if entry_id is None:
-        err("id is required")
-    elif not PROCEDURE_ID.fullmatch(entry_id):
-        err("id must be a lowercase slug like 'khai-sinh'")
-    elif len(entry_id) > MAX_ID_LENGTH:
-        err(f"id must be at most {MAX_ID_LENGTH} characters")
+    problem = _id_problem(entry_id, PROCEDURE_ID, "id must be a lowercase slug like 'khai-sinh'")
+    if problem is not None:
+        err(problem)
     code = item.get("national_code")
     if isinstance(code, int | float) and not isinstance(code, bool):
         # Unquoted in YAML, "2.000200" becomes the float 2.0002: the code is lost.
@@ -695,12 +703,9 @@ def _topic_from_mapping(
     for key in item:
         if key not in TOPIC_KEYS:
             err(f"unknown field {key!r}")
-    if entry_id is None:
-        err("id is required")
-    elif not TOPIC_ID.fullmatch(entry_id):
-        err("topic id must look like 'topic:postal'")
-    elif len(entry_id) > MAX_ID_LENGTH:
-        err(f"id must be at most {MAX_ID_LENGTH} characters")
+    problem = _id_problem(entry_id, TOPIC_ID, "topic id must look like 'topic:postal'")
+    if problem is not None:
+        err(problem)
     values = {key: _text(item.get(key)) for key in ("title_vi", "title_en", "body_vi", "body_en")}
     for key, value in values.items():
         if value is None:
