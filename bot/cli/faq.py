@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.cli.common import CommandError
+from bot.cli.common import CommandError, parse_moment, read_input_file
 from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.services import audit
@@ -81,12 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _moment(text: str) -> datetime:
-    try:
-        return as_vietnam_time(datetime.fromisoformat(text.strip().replace(" ", "T")))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM"
-        ) from None
+    return as_vietnam_time(parse_moment(text))
 
 
 async def _database() -> Database:
@@ -100,10 +95,7 @@ async def _database() -> Database:
 
 async def _import(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    try:
-        data = await asyncio.to_thread(path.read_bytes)
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = await read_input_file(path)
     try:
         fmt: Format = args.format or detect_format(path.name)
     except ValueError as exc:

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from bot.cli.common import CommandError
+from bot.cli.common import CommandError, parse_moment, read_input_file
 from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.services import audit
@@ -63,12 +63,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _local_moment(text: str) -> datetime:
     """A naive local moment; the zone is attached once the settings are loaded."""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace(" ", "T"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM"
-        ) from None
+    moment = parse_moment(text)
     if moment.tzinfo is not None:
         raise argparse.ArgumentTypeError(f"{text!r}: give a local time without a zone")
     return moment
@@ -76,10 +71,7 @@ def _local_moment(text: str) -> datetime:
 
 async def _import(args: argparse.Namespace) -> int:
     path = Path(args.file)
-    try:
-        data = await asyncio.to_thread(path.read_bytes)
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = await read_input_file(path)
     try:
         fmt: Format = args.format or detect_format(path.name)
     except ValueError as exc:
