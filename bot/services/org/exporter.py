@@ -29,6 +29,7 @@ from bot.services.org.spec import (
     PersonSpec,
     RotationSpec,
     UnitSpec,
+    parents_first,
     quota_value,
 )
 from storage.models import ChatBinding, Identity, Person, Role, Unit
@@ -203,22 +204,8 @@ async def load_org(session: AsyncSession) -> OrgSpec:
 
 
 def _parents_first(units: Sequence[Unit]) -> list[Unit]:
-    by_id = {u.id: u for u in units}
-    ordered: list[Unit] = []
-    placed: set[int] = set()
-
-    def place(unit: Unit, trail: frozenset[int]) -> None:
-        if unit.id in placed or unit.id in trail:
-            return  # a cycle cannot be imported, but never loop on a hand-edited database
-        parent = by_id.get(unit.parent_id) if unit.parent_id else None
-        if parent is not None:
-            place(parent, trail | {unit.id})
-        placed.add(unit.id)
-        ordered.append(unit)
-
-    for unit in units:
-        place(unit, frozenset())
-    return ordered
+    # A cycle cannot be imported, but never loop on a hand-edited database.
+    return parents_first(units, key=lambda u: u.id, parent=lambda u: u.parent_id)
 
 
 # ---------------------------------------------------------------------------------------------

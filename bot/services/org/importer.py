@@ -61,6 +61,7 @@ from bot.services.org.spec import (
     RowError,
     UnitSpec,
     default_head_index,
+    parents_first,
 )
 from storage.models import ChatBinding, Identity, Person, Role, Unit
 from storage.models.org import ChatPurpose
@@ -1325,21 +1326,7 @@ def _unit_order(
                     "parent",
                     f"the unit hierarchy has a cycle: {chain}",
                 )
-    ordered: list[UnitSpec] = []
-    placed: set[str] = set()
-
-    def place(unit: UnitSpec, trail: frozenset[str]) -> None:
-        if unit.code in placed or unit.code in trail:
-            return
-        parent = by_code.get(unit.parent) if unit.parent else None
-        if parent is not None:
-            place(parent, trail | {unit.code})
-        placed.add(unit.code)
-        ordered.append(unit)
-
-    for unit in units:
-        place(unit, frozenset())
-    return ordered
+    return parents_first(units, key=lambda u: u.code, parent=lambda u: u.parent)
 
 
 def _check_managers(errors: _Errors, spec: OrgSpec) -> None:

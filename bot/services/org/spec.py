@@ -14,12 +14,12 @@ cell clears) overrides. ``given`` lists the attributes the file actually stated.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from storage.models import Role
 
@@ -28,6 +28,9 @@ FORMATS: tuple[Format, ...] = ("yaml", "csv", "xlsx")
 Cycle = Literal["day", "week"]
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 LANGUAGES = ("vi", "en")
+
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 # Keys of Unit.settings that the importer manages through dedicated fields; the free-form
 # ``settings`` mapping of a file may not set them.
@@ -177,3 +180,32 @@ def quota_value(value: float | None, settings: Mapping[str, Any] | None) -> int 
     if kind == "people" or (kind is None and value > 1 and float(value).is_integer()):
         return int(value)
     return Fraction(value).limit_denominator(10**6)
+
+
+def parents_first(
+    units: Sequence[T], key: Callable[[T], K], parent: Callable[[T], K | None]
+) -> list[T]:
+    """The units reordered so that each comes after its parent; otherwise the given order.
+
+    A parent that is not among ``units`` is passed over, and a cycle never loops: its units
+    come in the order they are reached (the importer reports cycles; the exporter must not
+    hang on a hand-edited database).
+    """
+    by_key = {key(u): u for u in units}
+    ordered: list[T] = []
+    placed: set[K] = set()
+
+    def place(unit: T, trail: frozenset[K]) -> None:
+        unit_key = key(unit)
+        if unit_key in placed or unit_key in trail:
+            return
+        parent_key = parent(unit)
+        above = by_key.get(parent_key) if parent_key else None
+        if above is not None:
+            place(above, trail | {unit_key})
+        placed.add(unit_key)
+        ordered.append(unit)
+
+    for unit in units:
+        place(unit, frozenset())
+    return ordered
