@@ -1,4 +1,7 @@
-"""Fixtures for the Zalo channel: the mock server's Zalo side, the real runtime, a citizen."""
+"""Fixtures for the Zalo channel: the mock server's Zalo side, the real runtime, a citizen.
+
+The mock server itself (`mock`) comes from tests/bot_fixtures.py, like in every folder.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +31,20 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def millis(clock: ManualClock) -> int:
     return int(clock.now().timestamp() * 1000)
+
+
+def zalo_runtime(application: Application, mock: MockServer) -> ZaloRuntime:
+    """A Zalo runtime (not started) that talks to the mock's OA and OAuth APIs."""
+    return ZaloRuntime(
+        application.core,
+        app_id=APP_ID,
+        app_secret=APP_SECRET,
+        oa_secret_key=OA_SECRET,
+        api_url=mock.base_url,
+        oauth_url=mock.base_url,
+        access_token="configured-access",
+        refresh_token="configured-refresh",
+    )
 
 
 @dataclass
@@ -101,16 +118,6 @@ class Citizen:
 
 
 @pytest.fixture
-async def mock() -> AsyncIterator[MockServer]:
-    server = MockServer(port=0)
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def control(mock: MockServer) -> AsyncIterator[ZaloControl]:
     async with aiohttp.ClientSession(mock.base_url) as http:
         yield ZaloControl(http)
@@ -121,16 +128,7 @@ async def zalo(
     application: Application, mock: MockServer, control: ZaloControl, clock: ManualClock
 ) -> AsyncIterator[ZaloRuntime]:
     """The real Zalo runtime serving its webhook, the mock pushing to it."""
-    runtime = ZaloRuntime(
-        application.core,
-        app_id=APP_ID,
-        app_secret=APP_SECRET,
-        oa_secret_key=OA_SECRET,
-        api_url=mock.base_url,
-        oauth_url=mock.base_url,
-        access_token="configured-access",
-        refresh_token="configured-refresh",
-    )
+    runtime = zalo_runtime(application, mock)
     port = await runtime.start("127.0.0.1", 0)
     await control.post(
         "/_mock/zalo/webhook",

@@ -15,7 +15,7 @@ from bot.clock import ManualClock
 from bot.core.events import Button, CallbackAnswer, ChatRef, OutMessage, SentRef
 from bot.delivery.errors import Rejected, RetryAfter, Unreachable
 from bot.mockserver.server import MockServer
-from tests.zalo.conftest import APP_ID, APP_SECRET, OA_SECRET, ZaloControl, millis, sqlite_url
+from tests.zalo.conftest import ZaloControl, millis, sqlite_url, zalo_runtime
 
 USER = "9001"
 CHAT = ChatRef("zalo", USER)
@@ -31,16 +31,7 @@ async def runtime(
     application: Application, mock: MockServer, control: ZaloControl, clock: ManualClock
 ) -> AsyncIterator[ZaloRuntime]:
     """The runtime's messenger registered with delivery; no webhook server needed here."""
-    runtime = ZaloRuntime(
-        application.core,
-        app_id=APP_ID,
-        app_secret=APP_SECRET,
-        oa_secret_key=OA_SECRET,
-        api_url=mock.base_url,
-        oauth_url=mock.base_url,
-        access_token="configured-access",
-        refresh_token="configured-refresh",
-    )
+    runtime = zalo_runtime(application, mock)
     await runtime.prepare()
     await control.post("/_mock/zalo/clock", {"now_ms": millis(clock)})
     await control.post(
