@@ -23,6 +23,8 @@ from storage.models.org import ChatPurpose
 from tests.fakes import Recorded
 
 CHANNEL = "telegram"
+# 08:30 in Hồ Chí Minh City (UTC+7) on Tuesday 14 April 2020.
+MORNING = datetime(2020, 4, 14, 1, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from bot.clock import ManualClock
 from storage.models import Attendance, Identity, Person, QuotaException, Unit
 from tests.checkin.driver import Driver
 from tests.checkin.helpers import (
+    MORNING,
     Org,
     attendance_rows,
     audit_actions,
@@ -20,17 +21,11 @@ from tests.checkin.helpers import (
     current,
     events_of,
 )
-from tests.fakes import FakeMessenger, UpdateFactory
+from tests.fakes import UpdateFactory
 
 TUESDAY = date(2020, 4, 14)
-# 08:30 and 09:30 in Hồ Chí Minh City (UTC+7) on Tuesday 14 April 2020.
-MORNING = datetime(2020, 4, 14, 1, 30, tzinfo=UTC)
+# 09:30 in Hồ Chí Minh City (UTC+7) on Tuesday 14 April 2020 (MORNING is 08:30).
 AFTER_CUTOFF = datetime(2020, 4, 14, 2, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def drive(application: Application, messenger: FakeMessenger, updates: UpdateFactory) -> Driver:
-    return Driver(application, messenger, updates)
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.app import Application
 from bot.clock import ManualClock
 from tests.checkin.driver import Driver
 from tests.checkin.helpers import (
+    MORNING,
     Org,
     attendance_rows,
     build_unit,
@@ -17,14 +16,6 @@ from tests.checkin.helpers import (
     current,
     events_of,
 )
-from tests.fakes import FakeMessenger, UpdateFactory
-
-MORNING = datetime(2020, 4, 14, 1, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def drive(application: Application, messenger: FakeMessenger, updates: UpdateFactory) -> Driver:
-    return Driver(application, messenger, updates)
 
 
 @pytest.fixture

@@ -23,11 +23,6 @@ def hcmc(hour: int, minute: int, day: int = 14) -> datetime:
 
 
 @pytest.fixture
-def drive(application: Application, messenger: FakeMessenger, updates: UpdateFactory) -> Driver:
-    return Driver(application, messenger, updates)
-
-
-@pytest.fixture
 async def org(application: Application, clock: ManualClock) -> Org:
     clock.set(hcmc(8, 0))
     return await build_unit(application.app.db, group_chat_id=GROUP)

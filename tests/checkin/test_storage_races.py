@@ -17,19 +17,12 @@ from storage.models import Attendance
 from storage.repositories import attendance as attendance_repo
 from tests.checkin.driver import Driver
 from tests.checkin.helpers import (
+    MORNING,
     Org,
     attendance_rows,
     build_unit,
     events_of,
 )
-from tests.fakes import FakeMessenger, UpdateFactory
-
-MORNING = datetime(2020, 4, 14, 1, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def drive(application: Application, messenger: FakeMessenger, updates: UpdateFactory) -> Driver:
-    return Driver(application, messenger, updates)
 
 
 @pytest.fixture
