@@ -64,6 +64,23 @@ async def run(application: Application, clock: ManualClock, moment: datetime) ->
 TUESDAY = date(2020, 4, 14)
 
 
+async def check_in(
+    application: Application, person_id: int, unit_id: int, mode: str, at: datetime
+) -> None:
+    """The person's attendance row for TUESDAY, checked in at ``at``."""
+    async with application.app.db.transaction() as session:
+        session.add(
+            Attendance(
+                person_id=person_id,
+                unit_id=unit_id,
+                day=TUESDAY,
+                mode=mode,
+                checked_in_at=at,
+                updated_at=at,
+            )
+        )
+
+
 async def test_morning_reminder_once_per_unit_in_its_time_zone(
     application: Application, clock: ManualClock, messenger: FakeMessenger
 ) -> None:
@@ -118,32 +135,10 @@ async def test_nobody_on_leave_is_reminded_and_the_nudge_skips_who_checked_in(
     application: Application, clock: ManualClock, messenger: FakeMessenger
 ) -> None:
     ids = await seed(application)
-    async with application.app.db.transaction() as session:
-        at = at_local(TUESDAY, 7, 0, HCM)
-        session.add(
-            Attendance(
-                person_id=ids["chi"],
-                unit_id=ids["hcm"],
-                day=TUESDAY,
-                mode="leave",
-                checked_in_at=at,
-                updated_at=at,
-            )
-        )
+    await check_in(application, ids["chi"], ids["hcm"], "leave", at_local(TUESDAY, 7, 0, HCM))
     await run(application, clock, at_local(TUESDAY, 7, 30, HCM))
     assert messenger.texts("1003") == []
-    async with application.app.db.transaction() as session:
-        at = at_local(TUESDAY, 8, 0, HCM)
-        session.add(
-            Attendance(
-                person_id=ids["binh"],
-                unit_id=ids["hcm"],
-                day=TUESDAY,
-                mode="home",
-                checked_in_at=at,
-                updated_at=at,
-            )
-        )
+    await check_in(application, ids["binh"], ids["hcm"], "home", at_local(TUESDAY, 8, 0, HCM))
     sent = await run(application, clock, at_local(TUESDAY, 9, 0, HCM))
     nudged = sorted(k for k in sent if k.startswith("checkin.nudge|"))
     assert nudged == [f"checkin.nudge|person:{ids['an']}|2020-04-14"]
