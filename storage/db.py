@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x6D696772  # "migr"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -69,6 +70,12 @@ class Database:
             command.upgrade(config, revision)
 
         async with self.engine.begin() as connection:
+            if not self.is_sqlite:
+                # Several instances start together: one migrates, the others wait, then find
+                # the schema current. The lock ends with this transaction.
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             await connection.run_sync(run)
 
     async def create_all(self) -> None:
