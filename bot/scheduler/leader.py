@@ -6,7 +6,11 @@ the Redis key expires) and another instance takes over at its next tick.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
+import socket
 import uuid
 from typing import Protocol
 
@@ -78,33 +82,71 @@ class PostgresLeadership:
 
 
 class RedisLeadership:
+    """A Redis key with a TTL, renewed by a heartbeat while this instance holds it.
+
+    The heartbeat (every third of the TTL) is independent of the ticks: a tick that runs
+    longer than the TTL (a morning wave for tens of thousands of people) must not let a
+    second instance take over in the middle of it, and a dead holder's key lapses within one
+    TTL instead of several tick intervals.
+    """
+
     _RENEW = (
         "if redis.call('get', KEYS[1]) == ARGV[1] then "
         "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
     )
+    _RELEASE = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then "
+        "return redis.call('del', KEYS[1]) else return 0 end"
+    )
 
-    def __init__(self, url: str, ttl_ms: int = 90_000) -> None:
+    def __init__(self, url: str, ttl_ms: int = 15_000) -> None:
         from redis.asyncio import Redis
 
         self.redis = Redis.from_url(url)
         self.ttl_ms = ttl_ms
-        self.token = uuid.uuid4().hex
+        # Host and pid first, so `redis-cli get congvu:scheduler:leader` tells operators (and
+        # the multi-instance test) which process leads.
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}"
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    async def _renew(self) -> bool:
+        renewed = await self.redis.eval(self._RENEW, 1, REDIS_KEY, self.token, self.ttl_ms)  # type: ignore[misc]
+        return bool(renewed)
 
     async def hold(self) -> bool:
-        renewed = await self.redis.eval(self._RENEW, 1, REDIS_KEY, self.token, self.ttl_ms)  # type: ignore[misc]
-        if renewed:
+        if await self._renew():
             return True
+        self._stop_heartbeat()
         got = await self.redis.set(REDIS_KEY, self.token, nx=True, px=self.ttl_ms)
         if got:
             log.info("this instance now runs the scheduler")
+            self._heartbeat = asyncio.create_task(self._beat(), name="scheduler-lock")
         return bool(got)
 
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl_ms / 3000)
+            try:
+                if not await self._renew():
+                    log.warning("lost the scheduler lock: another instance holds it now")
+                    return
+            except Exception:
+                # Redis is away: if it stays away past the TTL the key lapses and the next
+                # renewal says so; our ticks fail meanwhile (hold() cannot answer).
+                log.warning("could not renew the scheduler lock", exc_info=True)
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+
     async def release(self) -> None:
-        release = (
-            "if redis.call('get', KEYS[1]) == ARGV[1] then "
-            "return redis.call('del', KEYS[1]) else return 0 end"
-        )
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
         try:
-            await self.redis.eval(release, 1, REDIS_KEY, self.token)  # type: ignore[misc]
+            await self.redis.eval(self._RELEASE, 1, REDIS_KEY, self.token)  # type: ignore[misc]
         finally:
             await self.redis.aclose()
