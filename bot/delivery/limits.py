@@ -20,8 +20,19 @@ gone, so it takes the very next free slot (typically within one pacing interval,
 
 A 429's `retry_after` blocks that one chat (`block`), never the channel.
 
-`margin` widens windows and slows per-chat rates a little: the platform stamps requests on
-arrival, and network jitter can bring two of our sends closer together than we spaced them.
+Waiting for the channel's budget is done in line (`WaitingLine`): in each process only the
+first sender waiting for a channel's window asks the limiter again; the others wait behind
+it. Otherwise every waiter wakes and asks for each freed slot (100 waiters behind a steady
+stream asked 4,400 times for 100 grants in tests/scale), which costs CPU that handlers need
+and, with a thousand replies queued, overflowed the Redis connection pool: the instances
+fell back to unshared limits and together sent far above the platform's.
+
+The platform counts a request when it arrives, we when we grant it; in between lie our own
+event loop (busy handling updates) and the network, tens of milliseconds on a loaded machine.
+So a granted send is `settle`d when the platform has answered: its window entry moves from
+the grant to the answer, a time no earlier than its arrival. A later send (granted, so
+arriving, no earlier than its grant) is then at least a window after it however long either
+request took to leave. `margin` widens windows and slows per-chat rates a little on top.
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.exceptions import RedisError
 
@@ -122,10 +133,14 @@ def is_group(chat: ChatRef) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """A limiter's answer: go now (`wait == 0`; `ticket` names the slot taken) or wait."""
+    """A limiter's answer: go now (`wait == 0`; `ticket` names the slot taken) or wait.
+
+    `shared`: the wait is for the channel's budget (the overall window, pacing), which every
+    sender of the channel waits for alike, not for this chat's own limits."""
 
     wait: float
     ticket: str = ""
+    shared: bool = False
 
     @property
     def granted(self) -> bool:
@@ -151,6 +166,12 @@ class Limiter(Protocol):
         so a 429 caused by the platform's window being fuller than ours does not cascade."""
         ...
 
+    async def settle(self, chat: ChatRef, priority: Priority, ticket: str) -> None:
+        """The platform has answered the request of this grant (anything but a refusal that
+        gets `refund`): count the send in the windows from now, when it has surely arrived,
+        rather than from the grant, which may have been well before it left."""
+        ...
+
     async def block(self, chat: ChatRef, seconds: float) -> None:
         """The platform said "retry after `seconds`" for this chat: hold only this chat back."""
         ...
@@ -164,6 +185,18 @@ class Grant:
     waited: float
 
 
+class WaitingLine:
+    """This process's senders waiting for a channel's budget, first come first served: only
+    the first of each (channel, priority) asks the limiter; the others wait for their turn
+    without asking (see the module's docstring). Per-chat waits are not queued here."""
+
+    def __init__(self) -> None:
+        self._turns: dict[tuple[str, Priority], asyncio.Lock] = {}
+
+    def turn(self, channel: str, priority: Priority) -> asyncio.Lock:
+        return self._turns.setdefault((channel, priority), asyncio.Lock())
+
+
 async def acquire(
     limiter: Limiter,
     chat: ChatRef,
@@ -172,26 +205,78 @@ async def acquire(
     sleep: Callable[[float], Awaitable[None]],
     max_wait: float | None = None,
     abandon: asyncio.Event | None = None,
+    line: WaitingLine | None = None,
 ) -> Grant:
     """Wait until `limiter` lets this send go.
 
     Raises Throttled instead of waiting when the total wait would exceed `max_wait`, or as
-    soon as `abandon` is set (a worker shutting down hands its waiting rows back).
+    soon as `abandon` is set (a worker shutting down hands its waiting rows back). With a
+    `line`, a wait for the channel's budget is spent in line behind this process's other
+    senders; time in line counts towards `max_wait` (measured on the event loop's clock).
     """
     waited = 0.0
-    while True:
-        if abandon is not None and abandon.is_set():
-            raise Throttled(0.0)
-        decision = await limiter.try_acquire(chat, priority)
-        if decision.granted:
-            return Grant(decision.ticket, waited)
-        if max_wait is not None and waited + decision.wait > max_wait:
-            raise Throttled(decision.wait)
-        if abandon is None:
-            await sleep(decision.wait)
-        else:
-            await _sleep_unless(sleep, decision.wait, abandon)
-        waited += decision.wait
+    turn: asyncio.Lock | None = None  # held while this sender asks for the whole line
+    try:
+        while True:
+            if abandon is not None and abandon.is_set():
+                raise Throttled(0.0)
+            decision = await limiter.try_acquire(chat, priority)
+            if decision.granted:
+                return Grant(decision.ticket, waited)
+            if max_wait is not None and waited + decision.wait > max_wait:
+                raise Throttled(decision.wait)
+            if line is not None and decision.shared and turn is None:
+                lock = line.turn(chat.channel, priority)
+                if lock.locked():
+                    # Someone ahead is asking: wait for them to be served, then ask at once.
+                    limit = None if max_wait is None else max_wait - waited
+                    waited += await _queue(lock, limit, abandon)
+                    turn = lock
+                    continue
+                await lock.acquire()
+                turn = lock
+            elif turn is not None and not decision.shared:
+                # Only this chat's own limit holds it now: let the next in line ask.
+                turn.release()
+                turn = None
+            if abandon is None:
+                await sleep(decision.wait)
+            else:
+                await _sleep_unless(sleep, decision.wait, abandon)
+            waited += decision.wait
+    finally:
+        if turn is not None:
+            turn.release()
+
+
+async def _queue(lock: asyncio.Lock, limit: float | None, abandon: asyncio.Event | None) -> float:
+    """Take `lock` in line; Throttled after `limit` seconds or once `abandon` is set.
+    Returns the seconds spent in line."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    queued = asyncio.ensure_future(lock.acquire())
+    watched: set[asyncio.Future[Any]] = {queued}
+    stopping = None if abandon is None else asyncio.ensure_future(abandon.wait())
+    if stopping is not None:
+        watched.add(stopping)
+    try:
+        await asyncio.wait(watched, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        if queued.done() and not queued.cancelled():
+            lock.release()
+        queued.cancel()
+        raise
+    finally:
+        if stopping is not None:
+            stopping.cancel()
+    if not queued.done():
+        # Cancelled before it resumed, Lock.acquire never takes the lock (it re-raises).
+        queued.cancel()
+        raise Throttled(0.0)
+    if abandon is not None and abandon.is_set():
+        lock.release()
+        raise Throttled(0.0)
+    return loop.time() - started
 
 
 async def _sleep_unless(
@@ -300,12 +385,13 @@ class LocalLimiter:
 
         wait = max(chat_wait, overall_wait, 0.0)
         if wait > EPSILON:
-            if not bulk and overall_wait > 0 and overall_wait >= chat_wait:
+            shared = overall_wait > 0 and overall_wait >= chat_wait
+            if not bulk and shared:
                 # Keep bulk off the slot this interactive send will come back for.
                 state.hold_until = max(
                     state.hold_until, now + overall_wait + limits.interactive_hold
                 )
-            return Decision(wait)
+            return Decision(wait, shared=shared)
 
         state.log.append(now)
         if bulk:
@@ -334,6 +420,26 @@ class LocalLimiter:
         bucket = self._buckets.get(key)
         if bucket is not None:
             bucket.tokens = min(float(limits.private_burst), bucket.tokens + 1.0)
+
+    async def settle(self, chat: ChatRef, priority: Priority, ticket: str) -> None:
+        self.settle_now(chat, ticket)
+
+    def settle_now(self, chat: ChatRef, ticket: str) -> None:
+        limits = self.limits.get(chat.channel)
+        if limits is None or not ticket:
+            return
+        stamp, now = float(ticket), self.clock()
+        if now <= stamp:
+            return
+        state = self._channels.get(chat.channel)
+        group = self._groups.get((chat.channel, chat.chat_id))
+        for log in (state.log if state else None, group):
+            if log is None:
+                continue
+            # Gone only if the request took longer than the window: then too it counts now.
+            with contextlib.suppress(ValueError):
+                log.remove(stamp)
+            log.append(now)  # every entry was added at or before now: the log stays sorted
 
     async def block(self, chat: ChatRef, seconds: float) -> None:
         key = (chat.channel, chat.chat_id)
@@ -425,16 +531,19 @@ end
 
 local wait = math.max(chat_wait, overall_wait, 0)
 if wait > 0 then
-  if (not bulk) and overall_wait > 0 and overall_wait >= chat_wait then
+  local shared = overall_wait > 0 and overall_wait >= chat_wait
+  if (not bulk) and shared then
     local current = tonumber(redis.call('HGET', KEYS[2], 'hold_until') or '0')
     redis.call('HSET', KEYS[2], 'hold_until', fmt(math.max(current, now + overall_wait + hold)))
     redis.call('PEXPIRE', KEYS[2], math.ceil(window * 10))
   end
-  return {math.ceil(wait), ''}
+  return {math.ceil(wait), '', shared and 1 or 0}
 end
 
-local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-redis.call('ZADD', KEYS[1], fmt(now), tostring(seq))
+-- The sequence restarts when the state hash expires after a quiet spell, while a group's log
+-- lives a minute: the time makes the member unique, so a new entry never overwrites an old one.
+local member = tostring(redis.call('HINCRBY', KEYS[2], 'seq', 1)) .. '@' .. fmt(now)
+redis.call('ZADD', KEYS[1], fmt(now), member)
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 2))
 if bulk then
   local tat = tonumber(redis.call('HGET', KEYS[2], 'bulk_next') or '0')
@@ -445,10 +554,10 @@ if mode == 'bucket' then
   redis.call('HSET', KEYS[4], 'tokens', fmt(tokens - 1), 'updated', fmt(now))
   redis.call('PEXPIRE', KEYS[4], math.ceil(burst / rate) + 1000)
 elseif mode == 'group' then
-  redis.call('ZADD', KEYS[4], fmt(now), tostring(seq))
+  redis.call('ZADD', KEYS[4], fmt(now), member)
   redis.call('PEXPIRE', KEYS[4], math.ceil(group_span) + 1000)
 end
-return {0, tostring(seq)}
+return {0, member}
 """
 
 _REFUND = """
@@ -462,6 +571,26 @@ if mode == 'bucket' then
   local tokens = tonumber(redis.call('HGET', KEYS[4], 'tokens') or '-1')
   if tokens >= 0 then redis.call('HSET', KEYS[4], 'tokens', fmt(math.min(burst, tokens + 1))) end
 end
+return 0
+"""
+
+_SETTLE = """
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local member = ARGV[2]
+local function settle(key, span)
+  local score = redis.call('ZSCORE', key, member)
+  -- Re-added even when gone: a request that took longer than the window counts from now too.
+  if (not score) or tonumber(score) < now then
+    redis.call('ZADD', key, string.format('%.3f', now), member)
+    redis.call('PEXPIRE', key, math.ceil(span))
+  end
+end
+settle(KEYS[1], tonumber(ARGV[3]) * 2)
+if ARGV[4] == 'group' then settle(KEYS[4], tonumber(ARGV[5]) + 1000) end
 return 0
 """
 
@@ -507,6 +636,7 @@ class RedisLimiter:
         self._acquire = redis.register_script(_ACQUIRE)
         self._block = redis.register_script(_BLOCK)
         self._refund = redis.register_script(_REFUND)
+        self._settle = redis.register_script(_SETTLE)
         self.fallback = LocalLimiter(self.limits, clock=clock or time.monotonic)
         self._degraded = False
 
@@ -562,14 +692,16 @@ class RedisLimiter:
             limits.pace * limits.pace_tolerance * 1000,
         ]
         try:
-            wait_ms, member = await self._acquire(keys=list(self._keys(chat)), args=args)
+            answer = await self._acquire(keys=list(self._keys(chat)), args=args)
         except (RedisError, OSError) as exc:
             self._redis_failed(exc)
             local = self.fallback.check(chat, priority)
-            return Decision(local.wait, LOCAL_TICKET + local.ticket if local.ticket else "")
+            ticket = LOCAL_TICKET + local.ticket if local.ticket else ""
+            return Decision(local.wait, ticket, local.shared)
         self._redis_back()
+        wait_ms, member = answer[0], answer[1]
         ticket = member.decode() if isinstance(member, bytes) else str(member)
-        return Decision(int(wait_ms) / 1000.0, ticket)
+        return Decision(int(wait_ms) / 1000.0, ticket, len(answer) > 2 and int(answer[2]) == 1)
 
     async def refund(self, chat: ChatRef, priority: Priority, ticket: str) -> None:
         limits = self.limits.get(chat.channel)
@@ -581,6 +713,25 @@ class RedisLimiter:
         args = [ticket, self._mode(chat, limits), limits.private_burst]
         try:
             await self._refund(keys=list(self._keys(chat)), args=args)
+        except (RedisError, OSError) as exc:
+            self._redis_failed(exc)
+
+    async def settle(self, chat: ChatRef, priority: Priority, ticket: str) -> None:
+        limits = self.limits.get(chat.channel)
+        if limits is None or not ticket:
+            return
+        if ticket.startswith(LOCAL_TICKET):
+            self.fallback.settle_now(chat, ticket.removeprefix(LOCAL_TICKET))
+            return
+        args = [
+            self._now_ms(),
+            ticket,
+            limits.window * 1000,
+            self._mode(chat, limits),
+            limits.group_span * 1000,
+        ]
+        try:
+            await self._settle(keys=list(self._keys(chat)), args=args)
         except (RedisError, OSError) as exc:
             self._redis_failed(exc)
 
@@ -600,7 +751,10 @@ class RedisLimiter:
 def make_limiter(redis_url: str = "", limits: Mapping[str, ChannelLimits] | None = None) -> Limiter:
     """Settings.redis_url set → shared limits in Redis; otherwise this process's memory."""
     if redis_url:
-        from redis.asyncio import Redis
+        from redis.asyncio import BlockingConnectionPool, Redis
 
-        return RedisLimiter(Redis.from_url(redis_url), limits)
+        # A blocking pool: a burst of sends queues for a connection instead of failing with
+        # "Too many connections", which the limiter would take for Redis being down.
+        pool = BlockingConnectionPool.from_url(redis_url, max_connections=50, timeout=10)
+        return RedisLimiter(Redis(connection_pool=pool), limits)
     return LocalLimiter(limits)

@@ -33,7 +33,7 @@ from bot.delivery.errors import (
     Transient,
     Unreachable,
 )
-from bot.delivery.limits import Grant, Limiter, Priority, acquire
+from bot.delivery.limits import Grant, Limiter, Priority, WaitingLine, acquire
 from bot.delivery.ports import Messenger
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,10 @@ class Delivery:
     # only a success to one of these calls on_reachable, so ordinary sends cost no DB write.
     unreachable: set[tuple[str, str]] = field(default_factory=set)
     stats: DeliveryStats = field(default_factory=DeliveryStats)
+    # Senders waiting for a channel's budget queue here instead of each asking the limiter.
+    line: WaitingLine = field(default_factory=WaitingLine)
+    # Limiter settlements still on their way (see _settle); awaited by aclose.
+    _settling: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
     # Called as observe(event, channel) with event in "sent", "edited", "429", "retry",
     # "unreachable", "rejected": the hook for /metrics counters (must not block).
     observe: Callable[[str, str], None] | None = None
@@ -146,6 +150,27 @@ class Delivery:
             # Only efficiency is at stake: the slot expires with its window anyway.
             log.warning("could not refund a rate-limit slot", exc_info=True)
 
+    def _settle(self, grant: Grant | None, chat: ChatRef | None, priority: Priority | None) -> None:
+        """The platform answered: the limiter counts the send from now (see limits.py).
+
+        In the background: the caller (the outbox recording a message as sent) must not wait
+        a Redis round trip for bookkeeping that only makes the count more cautious.
+        """
+        if self.limiter is None or grant is None or chat is None or priority is None:
+            return
+        task = asyncio.create_task(self._settle_quietly(self.limiter, grant, chat, priority))
+        self._settling.add(task)
+        task.add_done_callback(self._settling.discard)
+
+    @staticmethod
+    async def _settle_quietly(
+        limiter: Limiter, grant: Grant, chat: ChatRef, priority: Priority
+    ) -> None:
+        try:
+            await limiter.settle(chat, priority, grant.ticket)
+        except Exception:
+            log.warning("could not settle a rate-limit slot", exc_info=True)
+
     async def _with_retries(
         self,
         what: str,
@@ -166,7 +191,13 @@ class Delivery:
             grant: Grant | None = None
             if limiter is not None and chat is not None and priority is not None:
                 grant = await acquire(
-                    limiter, chat, priority, sleep=self.sleep, max_wait=max_wait, abandon=abandon
+                    limiter,
+                    chat,
+                    priority,
+                    sleep=self.sleep,
+                    max_wait=max_wait,
+                    abandon=abandon,
+                    line=self.line,
                 )
                 self.stats.limiter_wait_seconds += grant.waited
             try:
@@ -187,20 +218,26 @@ class Delivery:
             except Transient as exc:
                 if isinstance(exc, ServerError):
                     await self._give_back(grant, chat, priority)
+                else:
+                    # A timeout or a dropped connection: it may have arrived, count it.
+                    self._settle(grant, chat, priority)
                 if attempt >= policy.attempts:
                     raise
                 delay = policy.backoff(attempt, self.rng)
                 log.info("transient failure on %s: retry in %.2fs", what, delay)
                 await self.sleep(delay)
             except Unreachable:
+                self._settle(grant, chat, priority)
                 if chat is not None:
                     await self._note_unreachable(chat)
                 raise
             except Rejected:
+                self._settle(grant, chat, priority)
                 self.stats.rejected += 1
                 self._observe("rejected", channel)
                 raise
             else:
+                self._settle(grant, chat, priority)
                 if chat is not None:
                     await self._note_reachable(chat)
                 return result
@@ -284,5 +321,7 @@ class Delivery:
         )
 
     async def aclose(self) -> None:
+        if self._settling:
+            await asyncio.gather(*self._settling, return_exceptions=True)
         if self.limiter is not None:
             await self.limiter.aclose()
