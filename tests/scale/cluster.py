@@ -18,12 +18,13 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-PG_ADMIN_DSN = os.environ.get("CONGVU_TEST_PG_DSN", f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test")
+PG_ADMIN_DSN = os.environ.get(
+    "CONGVU_TEST_PG_DSN", f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
+)
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 TOKEN = "123456789:scale-test-token"
 WEBHOOK_SECRET = "scale-test-secret"
@@ -188,7 +189,8 @@ class Cluster:
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=log,
                     stderr=asyncio.subprocess.STDOUT,
-                    # Its own process group: a stray child cannot outlive the kill.
+                    # Its own session: a Ctrl-C meant for pytest does not reach it first;
+                    # stop() ends it in order.
                     start_new_session=True,
                 )
             instance = Instance(index, process, webhook_port, ops_port, log_path)
@@ -227,8 +229,9 @@ class Cluster:
 
     async def kill(self, instance: Instance) -> None:
         """SIGKILL: no clean-up, no lock released, as when a machine loses power."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(instance.pid, signal.SIGKILL)
+        if instance.alive:  # not yet reaped, so the pid is still this process's
+            with contextlib.suppress(ProcessLookupError):
+                instance.process.kill()
         await instance.process.wait()
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -240,16 +243,12 @@ class Cluster:
             try:
                 await asyncio.wait_for(instance.process.wait(), grace)
             except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(instance.pid, signal.SIGKILL)
-                await instance.process.wait()
-            # The process group may hold children (none today): end them too.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(instance.pid, signal.SIGKILL)
+                await self.kill(instance)
 
 
 async def metric(http: aiohttp.ClientSession, instance: Instance, name: str) -> float:
-    """Sum of a Prometheus sample family on one instance's /metrics (0 when absent)."""
+    """A sample on one instance's /metrics: `name` exactly as rendered with its labels, or a
+    bare family name for the sum over all its labels; 0 when absent."""
     async with http.get(instance.ops_url + "/metrics") as response:
         response.raise_for_status()
         body = await response.text()
@@ -260,8 +259,3 @@ async def metric(http: aiohttp.ClientSession, instance: Instance, name: str) -> 
             if head == name or head.startswith(name + "{"):
                 total += float(value)
     return total
-
-
-def labelled(body_line_prefix: str, labels: dict[str, Any]) -> str:
-    inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    return f"{body_line_prefix}{{{inner}}}"

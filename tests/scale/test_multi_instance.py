@@ -11,12 +11,15 @@ finish it. What must hold:
   Redis limiter keeps the three processes together under them;
 * the survivors answer /healthz and count their sends in /metrics.
 
-CONGVU_SCALE_USERS sets N (default 1000, the issue's figure).
+N is CONGVU_SCALE_USERS, 300 by default: every reply and reminder passes the shared 30/s
+budget, so the run lasts about (2.1 N / 30 s) + the 15 s scheduler-lock TTL + start-up, ~50 s
+at 300. The issue's 1,000 (`CONGVU_SCALE_USERS=1000`) passes too, in ~100 s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -34,7 +37,7 @@ from bot.scheduler.leader import REDIS_KEY
 from tests.scale.cluster import Cluster, Instance, fresh_database, metric, own_redis_db
 from tests.scale.org import MORNING, import_org, midday_zone, open_morning_wave, user_ids
 
-N_USERS = int(os.environ.get("CONGVU_SCALE_USERS", "1000"))
+N_USERS = int(os.environ.get("CONGVU_SCALE_USERS", "300"))
 INSTANCES = 3
 TWICE_EVERY = 10  # every tenth person sends the check-in twice
 LIMIT_PER_SECOND = 30  # the mock's (and Telegram's) overall flood limit
@@ -76,16 +79,18 @@ def busiest_second(stamps: list[float], window: float = 1.0) -> int:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float, what: str, every: float = 0.1
-) -> float:
-    """Poll until `check()` holds; returns the seconds it took."""
+    check: Callable[[], Awaitable[bool] | bool], timeout: float, what: str, every: float = 0.1
+) -> None:
+    """Poll until `check()` holds."""
     loop = asyncio.get_running_loop()
-    started = loop.time()
-    while not await check():
-        if loop.time() - started > timeout:
+    deadline = loop.time() + timeout
+    while True:
+        result = check()
+        if await result if inspect.isawaitable(result) else result:
+            return
+        if loop.time() > deadline:
             raise AssertionError(f"not within {timeout:.0f} s: {what}")
         await asyncio.sleep(every)
-    return loop.time() - started
 
 
 async def bot_texts(mock: MockClient, chat_id: int) -> list[str]:
@@ -103,9 +108,14 @@ async def all_bot_texts(mock: MockClient, users: list[int]) -> dict[int, list[st
     return dict(await asyncio.gather(*(one(u) for u in users)))
 
 
-def leader_pid(token: bytes | None) -> int | None:
-    # RedisLeadership's token is "host:pid:random".
-    return None if token is None else int(token.decode().split(":")[1])
+async def leader(cluster: Cluster, redis: Redis) -> Instance:
+    """The instance holding the scheduler lock (RedisLeadership's token is "host:pid:…")."""
+    token = await redis.get(REDIS_KEY)
+    assert token is not None, "no instance holds the scheduler lock"
+    pid = int(token.decode().split(":")[1])
+    found = [i for i in cluster.instances if i.pid == pid]
+    assert found, f"the lock is held by pid {pid}, none of ours"
+    return found[0]
 
 
 async def test_three_instances_share_checkins_reminders_and_limits(tmp_path: Path) -> None:
@@ -163,15 +173,13 @@ async def test_three_instances_share_checkins_reminders_and_limits(tmp_path: Pat
             await asyncio.gather(*(check_in(i, u) for i, u in enumerate(users)))
             expected_replies = N_USERS + len(twice)
             await eventually(
-                lambda: _true(server.state.stats.messages_sent >= expected_replies),
+                lambda: server.state.stats.messages_sent >= expected_replies,
                 timeout=30 + expected_replies / 10,
                 what=f"{expected_replies} check-in replies",
             )
             phases["checkins"] = time.monotonic() - mark
 
-            rows = await pg.fetch(
-                "SELECT person_id, version FROM attendance WHERE day = $1", today
-            )
+            rows = await pg.fetch("SELECT person_id, version FROM attendance WHERE day = $1", today)
             assert len(rows) == N_USERS
             assert len({r["person_id"] for r in rows}) == N_USERS
             assert {r["version"] for r in rows} == {1}  # nobody's row was written twice
@@ -188,10 +196,15 @@ async def test_three_instances_share_checkins_reminders_and_limits(tmp_path: Pat
                 assert sum(RECORDED_TEXT in t for t in texts) == 1, (user, texts)
                 if user in twice_set:
                     assert sum(UNCHANGED_TEXT in t for t in texts) == 1, (user, texts)
+            # The load balancer's part: every instance handled its share, none failed.
+            handled = 'congvu_updates_total{channel="telegram",outcome="handled"}'
+            shares = [await metric(http, i, handled) for i in instances]
+            assert sum(shares) == expected_replies and min(shares) > 0, shares
+            assert [await metric(http, i, "congvu_updates_total") for i in instances] == shares
 
             # -- the reminder wave, and the leader killed in the middle of deciding it -----
             mark = time.monotonic()
-            first_leader = cluster.by_pid(leader_pid(await redis.get(REDIS_KEY)) or -1)
+            first_leader = await leader(cluster, redis)
             await open_morning_wave(database_url, zone, datetime.now(UTC))
 
             async def decided() -> int:
@@ -199,12 +212,18 @@ async def test_three_instances_share_checkins_reminders_and_limits(tmp_path: Pat
                     await pg.fetchval("SELECT count(*) FROM reminders WHERE kind = $1", MORNING)
                 )
 
-            await eventually(
-                lambda: _gt(decided(), 0), timeout=30, what="the wave to start", every=0.005
-            )
+            async def started_deciding() -> bool:
+                return await decided() > 0
+
+            # Killed at its first decisions: most of the wave is still undecided, and its
+            # outbox worker has hardly had time to claim a row (see the report for why a
+            # message being sent at the very moment of the kill could go twice).
+            await eventually(started_deciding, timeout=30, what="the wave to start", every=0.005)
             await cluster.kill(first_leader)
             killed_at = time.monotonic()
-            # Its open transaction died with it; what it committed stays decided.
+            # A COMMIT already on the wire still lands; then its decisions stay as they are
+            # (the survivors cannot decide anything before the lock's TTL runs out).
+            await asyncio.sleep(0.5)
             decided_by_first = await decided()
             survivors = cluster.alive
             await mock.request(
@@ -213,9 +232,7 @@ async def test_three_instances_share_checkins_reminders_and_limits(tmp_path: Pat
             assert 0 < decided_by_first < N_USERS, "the kill did not land mid-wave"
 
             async def wave_done() -> bool:
-                pending = await pg.fetchval(
-                    "SELECT count(*) FROM outbox WHERE status = 'pending'"
-                )
+                pending = await pg.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'")
                 return await decided() == N_USERS and pending == 0
 
             await eventually(wave_done, timeout=60 + N_USERS / 10, what="the whole wave sent")
@@ -223,11 +240,9 @@ async def test_three_instances_share_checkins_reminders_and_limits(tmp_path: Pat
             phases["takeover_and_finish_after_kill"] = time.monotonic() - killed_at
 
             # A new leader, one of the survivors, decided the rest.
-            new_leader = cluster.by_pid(leader_pid(await redis.get(REDIS_KEY)) or -1)
+            new_leader = await leader(cluster, redis)
             assert new_leader in survivors
-            decided_by_new = await metric(
-                http, new_leader, 'congvu_reminders_total{result="sent"}'
-            )
+            decided_by_new = await metric(http, new_leader, 'congvu_reminders_total{result="sent"}')
             assert decided_by_new == N_USERS - decided_by_first
 
             reminders = await pg.fetch(
@@ -253,9 +268,10 @@ async def test_three_instances_share_checkins_reminders_and_limits(tmp_path: Pat
                 f"busiest_second: granted={busiest_second(sends.granted)} "
                 f"attempted={busiest_attempts} sends={len(sends.granted)}"
             )
-            assert busiest_second(sends.granted) <= LIMIT_PER_SECOND
-            assert busiest_attempts <= LIMIT_PER_SECOND + 1
-            assert stats["rate_limited"] <= 1
+            # Requests the mock received, refused or not: the platform's view of our rate.
+            assert busiest_attempts <= LIMIT_PER_SECOND
+            assert stats["rate_limited"] == 0
+            assert len(sends.granted) == expected_replies + N_USERS
 
             # -- operations endpoints on the survivors --------------------------------------
             for instance in survivors:
@@ -272,14 +288,6 @@ async def test_three_instances_share_checkins_reminders_and_limits(tmp_path: Pat
             await redis.aclose()
             await pg.close()
     print(f"total {time.monotonic() - started:.1f} s")
-
-
-async def _true(value: bool) -> bool:
-    return value
-
-
-async def _gt(value: Awaitable[int], floor: int) -> bool:
-    return await value > floor
 
 
 def _print_logs(instances: list[Instance]) -> None:
