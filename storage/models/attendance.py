@@ -62,7 +62,7 @@ class QuotaException(Base):
 
 
 class DayPlan(Base):
-    """A leader's explicit plan for a day: this person is expected at `mode` (overrides rotation)."""
+    """A leader's plan for a day: this person is expected at `mode` (overrides rotation)."""
 
     __tablename__ = "day_plans"
     __table_args__ = (UniqueConstraint("person_id", "day"),)
