@@ -29,6 +29,7 @@ class Application:
     core: Dispatcher
 
     async def close(self) -> None:
+        await self.app.delivery.aclose()
         await self.app.db.dispose()
 
 

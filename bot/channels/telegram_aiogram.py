@@ -37,7 +37,14 @@ from bot.channels.telegram_update import (
 )
 from bot.core.dispatcher import Dispatcher as CoreDispatcher
 from bot.core.events import CallbackAnswer, ChatRef, OutMessage, SentRef
-from bot.delivery.errors import NotModified, Rejected, RetryAfter, Transient, Unreachable
+from bot.delivery.errors import (
+    NotModified,
+    Rejected,
+    RetryAfter,
+    ServerError,
+    Transient,
+    Unreachable,
+)
 
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
@@ -61,7 +68,10 @@ def _translated_errors() -> Any:
         if "message is not modified" in exc.message:
             raise NotModified(exc.message) from exc
         raise Rejected(exc.message) from exc
-    except (TelegramServerError, TelegramNetworkError, TimeoutError) as exc:
+    except TelegramServerError as exc:
+        # A 5xx was not carried out: the rate-limit slot it took can be given back.
+        raise ServerError(str(exc)) from exc
+    except (TelegramNetworkError, TimeoutError) as exc:
         raise Transient(str(exc)) from exc
 
 

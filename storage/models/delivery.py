@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime
@@ -15,6 +15,17 @@ class OutboxMessage(Base):
     """A message to send later or in a wave. `key` makes enqueueing idempotent."""
 
     __tablename__ = "outbox"
+    __table_args__ = (
+        # The worker's claim reads due pending rows in order; sent rows pile up beside them.
+        Index(
+            "ix_outbox_pending_due",
+            "not_before",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_outbox_chat_status", "channel", "chat_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:11:41.219219
+Create Date: 2026-11-23 12:38:16.979434
 """
 
 from collections.abc import Sequence
@@ -55,7 +55,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_chat_id"), ["chat_id"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_chat_status", ["channel", "chat_id", "status"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_outbox_not_before"), ["not_before"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_pending_due",
+            ["not_before", "id"],
+            unique=False,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
         batch_op.create_index(batch_op.f("ix_outbox_status"), ["status"], unique=False)
 
     op.create_table(
@@ -590,7 +600,13 @@ def downgrade() -> None:
     op.drop_table("processed_updates")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_status"))
+        batch_op.drop_index(
+            "ix_outbox_pending_due",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
         batch_op.drop_index(batch_op.f("ix_outbox_not_before"))
+        batch_op.drop_index("ix_outbox_chat_status")
         batch_op.drop_index(batch_op.f("ix_outbox_chat_id"))
 
     op.drop_table("outbox")
