@@ -1,7 +1,8 @@
 """Three bot processes on one PostgreSQL and one Redis behind a round-robin webhook pusher.
 
-The deployment of the README's Deployment section, end to end: N people check in (some twice,
-the two updates landing on different instances at once), a morning reminder wave starts, the
+The deployment of the README's Deployment section, end to end: N people check in (some twice
+at once: the second update is pushed as soon as the first is acknowledged, mostly to another
+instance, while the first is still being handled), a morning reminder wave starts, the
 instance running the scheduler is SIGKILLed while it is deciding the wave, and the others
 finish it. What must hold:
 
