@@ -10,8 +10,6 @@ import socket
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from sqlalchemy import text
-
 from bot.app import Application, build_application
 from bot.channels.zalo.runtime import ZaloRuntime
 from bot.clock import Clock
@@ -22,13 +20,10 @@ from bot.scheduler.engine import ReminderEngine
 from bot.scheduler.leader import Leadership, PostgresLeadership, RedisLeadership, SoleInstance
 from bot.scheduler.service import SchedulerService
 from handlers import FEATURE_JOBS
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 DEMO_TOKEN = "123456789:congvu-demo-token"
-# pg_advisory_lock key serialising schema upgrades ("cmig"); the scheduler's is "cong".
-MIGRATION_LOCK_KEY = 0x636D6967
 
 
 class Runtime(Protocol):
@@ -116,31 +111,6 @@ async def start_zalo(running: RunningBot, zalo: ZaloRuntime) -> None:
         raise ConfigError(f"CONGVU_ZALO_WEBHOOK_PORT: {reason}") from None
 
 
-async def upgrade_schema(url: str) -> None:
-    """Bring the schema up to date, one instance at a time.
-
-    Instances of a deployment start together (a restart after an upgrade, `systemctl start
-    congvu@{8080,8081,8082}`): on PostgreSQL, concurrent Alembic runs each try to create the
-    same tables and all but one crash on a duplicate catalog entry. A session advisory lock
-    makes the others wait; they then find the schema current and change nothing.
-    """
-    db = Database(url)
-    try:
-        if db.is_sqlite:
-            await db.upgrade()  # one writer at a time already; SQLite runs one instance
-            return
-        async with db.engine.connect() as lock:
-            await lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
-            await lock.commit()  # the lock is the session's; no transaction kept open
-            try:
-                await db.upgrade()
-            finally:
-                await lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
-                await lock.commit()
-    finally:
-        await db.dispose()
-
-
 @dataclass
 class RunningBot:
     application: Application
@@ -175,9 +145,8 @@ async def start_bot(
     mode: Literal["auto", "polling", "webhook"] = "auto",
     schema: Literal["migrate", "create", "none"] = "migrate",
 ) -> RunningBot:
-    if schema == "migrate":
-        await upgrade_schema(settings.resolved_database_url)
-        schema = "none"
+    # On PostgreSQL, Database.upgrade() holds an advisory lock: instances that start together
+    # (and `congvu db upgrade` in each systemd unit) migrate once, the others wait.
     application = await build_application(settings, clock=clock, schema=schema)
     try:
         runtime = make_runtime(application, settings)
