@@ -160,7 +160,7 @@ async def enqueue(
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
-        raise NotImplementedError(f"outbox enqueue on {dialect}")
+        raise ValueError(f"the outbox runs on PostgreSQL or SQLite, not {dialect}")
     statement = (
         insert(OutboxMessage)
         .values(**values)
