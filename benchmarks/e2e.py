@@ -21,29 +21,11 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.load import SERVE_LIFTED, ask, wait_ready
 from bot.mockserver.server import MockServer
 
 TOKEN = "123456789:bench-token"
 COMMANDS = ("/start", "/help", "/me")
-
-
-async def wait_ready(http: aiohttp.ClientSession, user_id: int, timeout: float = 60) -> None:
-    """Send /start until the bot answers: it is up and polling."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        async with http.post(
-            "/_mock/messages", json={"chat_id": user_id, "from_id": user_id, "text": "/start"}
-        ) as response:
-            sent = await response.json()
-        async with http.get(
-            f"/_mock/chats/{user_id}/messages",
-            params={"after_id": str(sent["message_id"]), "wait": "2"},
-        ) as response:
-            messages = (await response.json())["messages"]
-        if any(m["from"]["is_bot"] for m in messages):
-            return
-    raise SystemExit("the bot did not answer within the time limit")
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
@@ -66,12 +48,11 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         ) as response:
             response.raise_for_status()
         profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
+        launcher = SERVE_LIFTED if args.limits == "lifted" else ("-m", "bot.cli", "run")
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             *profile,
-            "-m",
-            "bot.cli",
-            "run",
+            *launcher,
             env=env,
             cwd=str(Path(__file__).parents[1]),
         )
@@ -93,19 +74,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     user = users[i % len(users)]
                     async with per_user_lock[user]:
                         started = time.perf_counter()
-                        async with http.post(
-                            "/_mock/messages",
-                            json={"chat_id": user, "from_id": user, "text": COMMANDS[i % 3]},
-                        ) as response:
-                            sent = await response.json()
-                        while True:
-                            async with http.get(
-                                f"/_mock/chats/{user}/messages",
-                                params={"after_id": str(sent["message_id"]), "wait": "10"},
-                            ) as response:
-                                messages = (await response.json())["messages"]
-                            if any(m["from"]["is_bot"] for m in messages):
-                                break
+                        await ask(http, user, COMMANDS[i % 3])
                         latencies.append(time.perf_counter() - started)
 
             started = time.perf_counter()
@@ -121,6 +90,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "users": args.users,
         "concurrency": args.concurrency,
         "runtime": args.runtime,
+        "limits": args.limits,
         "seconds": round(elapsed, 3),
         "updates_per_s": round(args.n / elapsed, 1),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
@@ -134,6 +104,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--runtime", choices=("aiogram", "ptb"), default="aiogram")
+    parser.add_argument(
+        "--limits",
+        choices=("lifted", "telegram"),
+        default="lifted",
+        help="lifted (default): the bot's own capacity; telegram: capped at 30 messages/s",
+    )
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--profile", help="write a cProfile of the bot process to this file")
     args = parser.parse_args()

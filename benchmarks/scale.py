@@ -42,6 +42,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.load import SERVE_LIFTED, ask
 from bot.mockserver.server import MockServer
 from storage.db import Database
 from tests.scale.cluster import Cluster, fresh_database, metric, own_redis_db
@@ -49,18 +50,6 @@ from tests.scale.org import import_org, midday_zone, user_ids
 
 COMMANDS = ("/diemdanh nha", "/me", "/help")
 HANDLED = 'congvu_updates_total{channel="telegram",outcome="handled"}'
-LIFTED = 100_000  # messages per second overall: never the binding limit here
-
-
-def serve_with_lifted_limits() -> int:
-    """`congvu run` with Telegram's overall limit raised (per-chat limits kept)."""
-    import dataclasses
-
-    from bot.cli import main as cli_main
-    from bot.delivery import limits
-
-    limits.TELEGRAM_LIMITS = dataclasses.replace(limits.TELEGRAM_LIMITS, overall=LIFTED)
-    return cli_main(["run"])
 
 
 def cpu_times() -> tuple[float, float]:
@@ -94,25 +83,6 @@ def process_cpu(pid: int) -> float:
     return (float(fields[11]) + float(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def ask(http: aiohttp.ClientSession, user: int, text: str, timeout: float = 60) -> None:
-    """One user writes and waits for the bot's answer in that chat."""
-    async with http.post(
-        "/_mock/messages", json={"chat_id": user, "from_id": user, "text": text}
-    ) as response:
-        sent = await response.json()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        async with http.get(
-            f"/_mock/chats/{user}/messages",
-            params={"after_id": str(sent["message_id"]), "wait": "10"},
-        ) as response:
-            messages = (await response.json())["messages"]
-        if any(m["from"]["is_bot"] for m in messages):
-            return
-    raise TimeoutError(f"no answer in chat {user} within {timeout} s")
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     users = user_ids(args.users)
     now = datetime.now(UTC)
@@ -140,7 +110,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             response.raise_for_status()
         launcher = ("-m", "bot.cli", "run")
         if args.limits == "lifted":
-            launcher = ("-m", "benchmarks.scale", "serve")
+            launcher = SERVE_LIFTED
         cluster = Cluster(
             database_url,
             redis_url,
@@ -266,8 +236,6 @@ def _own_cpu() -> float:
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["serve"]:
-        raise SystemExit(serve_with_lifted_limits())
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--instances", type=int, default=1)
     parser.add_argument("--n", type=int, default=3000)
