@@ -131,3 +131,48 @@ def test_small_custom_catalogue(catalogue: Catalogue) -> None:
     only = Catalogue(tuple(p for p in catalogue.procedures if isinstance(p, Procedure))[:3], ())
     result = Matcher(only).match("khai tu")
     assert result.best is not None and result.best.id == "khai-tu"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "giá vàng hôm nay",
+        "tiền điện tháng này cao quá",  # "điện" is in "số điện thoại"
+        "đi tiêm vắc xin cho con ở đâu",  # "cho con" is in many aliases
+        "bệnh viện nhi đồng ở đâu",
+        "xe buýt số 52 còn chạy không",
+        "bị phạt nguội xe máy",  # "xe máy" names the vehicle, not registering it
+        "vay ngân hàng lãi suất bao nhiêu",
+        "thuê phòng trọ giá rẻ",
+        "điểm thi đại học năm nay",
+        "đăng ký thi bằng lái xe",  # an exam, not the licence procedures
+        "học bằng lái ô tô",
+        "tuyển dụng nhân viên bán hàng",
+        "gọi taxi",
+        "báo mất xe máy",  # stolen belongings go to the police
+        "mất điện thoại",
+    ],
+)
+def test_everyday_errands_are_refused(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind == "none" and result.best is None
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # an errand word does not hide a procedure named as a whole
+        ("làm hộ chiếu đi du lịch", "ho-chieu"),
+        ("thế chấp sổ đỏ vay ngân hàng", "dang-ky-bien-phap-bao-dam"),
+        ("đăng ký tạm trú cho người thuê nhà", "tam-tru"),
+        ("chứng thực hợp đồng cho thuê nhà", "chung-thuc-hop-dong"),
+        ("mất bằng lái xe máy", "cap-lai-gplx"),
+        ("mất giấy khai sinh", "dang-ky-lai-khai-sinh"),
+        ("mẹ em mới mất", "khai-tu"),
+    ],
+)
+def test_procedures_named_beside_errand_words(
+    matcher: Matcher, question: str, expected: str
+) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected

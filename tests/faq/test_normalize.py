@@ -107,3 +107,29 @@ def test_courtesy_phrases_detected() -> None:
     assert rest == ["admin"]
     rest, greeted, thanked = strip_courtesy(tokens_of("làm khai sinh", drop_fillers=False))
     assert not greeted and not thanked and rest == ["lam", "khai", "sinh"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tiền điện tháng này", "tiendien thang"),  # an errand phrase is one token
+        ("đi tiêm vắc xin cho con", "ditiem vacxin con"),
+        ("mất điện thoại", "matdo dien thoai"),  # a lost phone, not a power cut
+        ("nhà tôi mất điện", "nha matdien"),
+        ("tranh chấp với nhà hàng xóm", "tranh chap nha hang xom"),  # not "nhà hàng"
+        ("mất bằng lái", "mat lamlai giay phep lai xe"),  # not "mặt bằng"
+        ("đăng ký thì cần gì", "dang ky"),  # "ký thì" is not an exam
+        ("gọi taxi", "goi taxi"),  # an English word is not Telex for "tài"
+        ("chứng thực hợp đồng cho thuê nhà", "chung thuc hop dong thuenha"),
+    ],
+)
+def test_off_topic_phrases_joined(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+def test_off_topic_phrases_never_override_an_abbreviation() -> None:
+    from bot.services.faq.normalize import ABBREVIATIONS, OFF_TOPIC_PHRASES, OFF_TOPIC_WORDS
+
+    assert not set(OFF_TOPIC_PHRASES) & set(ABBREVIATIONS)
+    # a joined token must not be a word the catalogue side could produce otherwise
+    assert not OFF_TOPIC_WORDS & {"nha", "xe", "dien", "nuoc", "tien", "cho", "thue"}

@@ -50,6 +50,7 @@ from bot.services.faq.normalize import (
     FILLER_WORDS,
     GENERIC_WORDS,
     MODIFIER_WORDS,
+    OFF_TOPIC_WORDS,
     expand_phrases,
     is_smalltalk,
     strip_courtesy,
@@ -105,6 +106,11 @@ class MatcherConfig:
     # A named procedure with at least this support takes the place of a topic.
     topic_yield_score: float = 45.0
     contrast_words: frozenset[str] = CONTRAST_WORDS
+    # Share of the score an entry loses for each everyday-errand word of the question
+    # ("tiền điện", "bệnh viện", "giá vàng": see OFF_TOPIC_WORDS) that it never uses,
+    # unless one of its phrases is named ("làm khai sinh ở bệnh viện" is still khai sinh).
+    offtopic_penalty: float = 0.25
+    offtopic_words: frozenset[str] = OFF_TOPIC_WORDS
     # share of precision measured on the alias itself (the rest: on the whole entry)
     alias_precision_share: float = 0.5
     common_df_fraction: float = 0.05  # words in more entries than this only re-weight
@@ -232,7 +238,7 @@ class Matcher:
 
     def _correct(self, token: str) -> list[str]:
         """Map a word not in the catalogue to catalogue words, or keep it unknown."""
-        if token in self._idf or token.isdigit():
+        if token in self._idf or token.isdigit() or token in self.config.offtopic_words:
             return [token]
         # Run-together words: "khaisinh" → "khai sinh".
         for cut in range(2, len(token) - 1):
@@ -428,6 +434,7 @@ class Matcher:
         return _QueryView(
             tokens=frozenset(query),
             contrast=frozenset(query) & cfg.contrast_words,
+            offtopic=frozenset(query) & cfg.offtopic_words,
             weights=qweight,
             total=sum(qweight.values()),
             normalized=normalized,
@@ -465,6 +472,11 @@ class Matcher:
         """1.0, or less for each contrast word of the question the entry never uses."""
         missing = len(view.contrast - item.vocabulary)
         return (1.0 - self.config.contrast_penalty) ** missing if missing else 1.0
+
+    def _offtopic(self, view: _QueryView, item: _IndexedEntry) -> float:
+        """1.0, or less for each off-topic word of the question the entry never uses."""
+        missing = len(view.offtopic - item.vocabulary) if view.offtopic else 0
+        return (1.0 - self.config.offtopic_penalty) ** missing if missing else 1.0
 
     def _explained(self, view: _QueryView, item: _IndexedEntry) -> float:
         return sum(view.weights[t] for t in view.tokens & item.vocabulary) / view.total
@@ -516,7 +528,7 @@ class Matcher:
             lexical, fuzzy, n_shared = best_parts
             if n_shared > 1 and _order(best_alias.pairs, view.first, view.last) == 0.0:
                 score = 100.0 * ((1 - fw) * lexical * (1.0 - cfg.order_penalty) + fw * fuzzy)
-            score *= self._contrast(view, item)
+            score *= self._contrast(view, item) * self._offtopic(view, item)
             scored.append(_Scored(index, score, best[1:]))
         scored.sort(key=lambda s: (s.score, s.tie), reverse=True)
         return scored
@@ -557,6 +569,11 @@ class Matcher:
             f = (1 + b2) * precision / (b2 * precision + 1)
             fuzzy = fuzz.token_sort_ratio(view.normalized, alias.text) / 100.0
             phrase = 100.0 * ((1 - fw) * f + fw * fuzzy) * self._contrast(view, item)
+            if not whole:
+                # Naming an object ("xe máy" of "đăng ký xe máy") does not make an
+                # errand ("sửa xe máy", "phạt nguội xe máy") a procedure; naming a whole
+                # alias ("khai sinh", "làm hộ chiếu") does.
+                phrase *= self._offtopic(view, item)
             support = max(support, phrase)
             named = True
             first = min(first, at)
@@ -569,6 +586,7 @@ class _QueryView:
 
     tokens: frozenset[str]
     contrast: frozenset[str]  # contrast words in the question (see MatcherConfig)
+    offtopic: frozenset[str]  # everyday-errand words in the question (OFF_TOPIC_WORDS)
     weights: dict[str, float]  # per-word weight in the question (IDF, channel words lighter)
     total: float
     normalized: str

@@ -205,6 +205,345 @@ ABBREVIATIONS: Mapping[str, str] = {
     "camon": "cam on",
 }
 
+# Everyday errands and chatter that share nouns with procedures and topics: prices,
+# markets and shopping, weather, transport and traffic fines, health care, schools and
+# exams, jobs, banking and loans, utility bills, renting, entertainment, courts and
+# theft. Each phrase is joined into one token ("tiền điện" → "tiendien") at the
+# abbreviation stage, so that its words ("điện", "tiền", "nhà") no longer pull the
+# question towards a procedure, and the matcher makes an entry that never uses the
+# token pay for it (see OFF_TOPIC_WORDS). An entry whose aliases use a phrase
+# ("tạm trú cho người thuê nhà", "thế chấp sổ đỏ vay ngân hàng") explains it and is
+# not penalised. Only phrases whose words are unambiguous together are listed: a
+# single "thuốc" is also "thuộc", "tiêm" is also "tiệm", "chợ" folds onto the filler
+# "cho", "lương" onto "lượng", "mưa" onto "mua".
+OFF_TOPIC_PHRASES: tuple[str, ...] = (
+    # weather
+    "thoi tiet",
+    "du bao",
+    "troi mua",
+    "mua lon",
+    "nang nong",
+    "bao lu",
+    "lu lut",
+    "ngap nuoc",
+    "troi nang",
+    "troi lanh",
+    "troi ret",
+    # prices, money, finance
+    "gia vang",
+    "vang sjc",
+    "vang 9999",
+    "ty gia",
+    "ngoai te",
+    "usd",
+    "euro",
+    "chung khoan",
+    "co phieu",
+    "bitcoin",
+    "tien ao",
+    "lai suat",
+    "ngan hang",
+    "atm",
+    "the tin dung",
+    "tin dung",
+    "tin chap",
+    "vay tieu dung",
+    "tiet kiem",
+    "chuyen tien",
+    "chuyen khoan",
+    "nap tien",
+    "tra gop",
+    "tra no",
+    "no xau",
+    "doi tien",
+    "bao hiem nhan tho",
+    "bao hiem xe",
+    "bao hiem o to",
+    "bao hiem xe may",
+    "bao hiem du lich",
+    "bao hiem suc khoe",
+    "bao hiem nha",
+    # markets, shops, shopping, food
+    "sieu thi",
+    "cho dem",
+    "di cho",
+    "cho dau moi",
+    "mua sam",
+    "giao hang",
+    "ship hang",
+    "ship do",
+    "giao do an",
+    "do an",
+    "dat hang",
+    "don hang",
+    "khuyen mai",
+    "giam gia",
+    "gia re",
+    "xach tay",
+    "shopee",
+    "lazada",
+    "tiki",
+    "sendo",
+    "tien loi",
+    "nau an",
+    "mon an",
+    "an gi",
+    "nha hang",
+    "an uong",
+    "pho bo",
+    "bun bo",
+    "bun cha",
+    "banh mi",
+    "tra sua",
+    "ca phe",
+    "pizza",
+    # transport and traffic
+    "xe buyt",
+    "xe bus",
+    "xe khach",
+    "ben xe",
+    "tau hoa",
+    "tau lua",
+    "ga tau",
+    "ve tau",
+    "may bay",
+    "ve may bay",
+    "chuyen bay",
+    "san bay",
+    "taxi",
+    "grab",
+    "xe om",
+    "phat nguoi",
+    "vi pham giao thong",
+    "vuot den",
+    "giao thong",
+    "csgt",
+    "nop phat",
+    "bi phat",
+    "muc phat",
+    "phat bao nhieu",
+    "mu bao hiem",
+    "non bao hiem",
+    "nong do con",
+    "giu xe",
+    "sua xe",
+    "rua xe",
+    "do xang",
+    "xang dau",
+    "gia xang",
+    "hoc lai xe",
+    "hoc bang lai",
+    "hoc giay phep lai xe",
+    # health care
+    "benh vien",
+    "phong kham",
+    "kham benh",
+    "kham suc khoe",
+    "kham thai",
+    "bac si",
+    "nha si",
+    "nha khoa",
+    "cap cuu",
+    "nhap vien",
+    "nam vien",
+    "trieu chung",
+    "bi sot",
+    "sot cao",
+    "dau bung",
+    "dau dau",
+    "dau rang",
+    "cam cum",
+    "bi om",
+    "uong thuoc",
+    "thuoc ha sot",
+    "thuoc cam",
+    "don thuoc",
+    "mua thuoc",
+    "gui hang",
+    "gui do",
+    "buu pham",
+    "buu kien",
+    "gui thu",
+    "chuyen phat",
+    "tiem chung",
+    "tiem phong",
+    "di tiem",
+    "mui tiem",
+    "vac xin",
+    "vacxin",
+    "vaccine",
+    "xet nghiem",
+    "test nhanh",
+    "pcr",
+    "ca nhiem",
+    "nhiem covid",
+    "duong tinh",
+    "am tinh",
+    "giam can",
+    "tap gym",
+    "yoga",
+    "the duc",
+    # schools and exams ("thì" is a filler: only exam phrases keep "thi")
+    "truong hoc",
+    "di hoc",
+    "nhap hoc",
+    "hoc phi",
+    "hoc them",
+    "lop hoc",
+    "khoa hoc",
+    "gia su",
+    "mam non",
+    "nha tre",
+    "tuyen sinh",
+    "xet tuyen",
+    "diem chuan",
+    "diem thi",
+    "cuoc thi",
+    "di thi",
+    "lich thi",
+    "de thi",
+    "thi dai hoc",
+    "thi tot nghiep",
+    "thi cong chuc",
+    "thi tuyen",
+    "thi bang lai",
+    "thi bang xe",
+    "thi giay phep lai xe",
+    "thi sat hach",
+    "sat hach",
+    "ielts",
+    "toeic",
+    "hoc bong",
+    "hoc online",
+    "bai tap",
+    "hoc tieng",
+    # jobs
+    "tuyen dung",
+    "tim viec",
+    "xin viec",
+    "viec lam them",
+    "tuyen nhan vien",
+    "tuyen cong nhan",
+    "tuyen lao dong",
+    "phong van",
+    "luong huu",
+    "tang luong",
+    "tien luong",
+    "nhan luong",
+    # utility bills and telecoms ("mất điện thoại" is a lost phone, not a power cut)
+    "tien dien",
+    "tien nuoc",
+    "hoa don",
+    "cup dien",
+    "mat dien",
+    "mat nuoc",
+    "cat dien",
+    "cat nuoc",
+    "cup nuoc",
+    "dong ho nuoc",
+    "dong ho dien",
+    "cong to",
+    "nuoc may",
+    "dien luc",
+    "evn",
+    "cap quang",
+    "goi cuoc",
+    "nha mang",
+    "viettel",
+    "vinaphone",
+    "mobifone",
+    "sim",
+    "wifi",
+    "internet",
+    "4g",
+    "5g",
+    # renting, hotels
+    "thue nha",
+    "thue phong",
+    "thue tro",
+    "tim phong",
+    "tim nha",
+    "o ghep",
+    "chung cu",
+    "khach san",
+    "homestay",
+    "thue mat bang",
+    "thue xe",
+    "tu lai",
+    # entertainment, devices, chatter
+    "bong da",
+    "xo so",
+    "ve so",
+    "karaoke",
+    "phim",
+    "xem phim",
+    "nghe nhac",
+    "bai hat",
+    "game",
+    "choi game",
+    "truyen",
+    "tu vi",
+    "xem boi",
+    "nguoi yeu",
+    "ban gai",
+    "ban trai",
+    "facebook",
+    "tiktok",
+    "youtube",
+    "iphone",
+    "samsung",
+    "laptop",
+    "may tinh",
+    "du lich",
+    "di choi",
+    "sinh nhat",
+    "may giat",
+    "tu lanh",
+    "dieu hoa",
+    "may lanh",
+    # courts, theft, taxes on income
+    "ly hon",
+    "toa an",
+    "khoi kien",
+    "kien tung",
+    "mat trom",
+    "bi trom",
+    "lua dao",
+    "doi no",
+    "ke gian",
+    "thue thu nhap",
+    "tncn",
+    "quyet toan thue",
+    "hoan thue",
+    "khai thue",
+    "nop thue",
+    "thue mon bai",
+)
+# Phrases that contain an off-topic phrase but are not off topic.
+_OFF_TOPIC_GUARDS: Mapping[str, str] = {
+    "mat dien thoai": "mat dien thoai",  # a lost phone, not a power cut
+    "nha hang xom": "nha hang xom",  # the neighbour's house, not a restaurant
+    # "cho thuê nhà" is renting out ("thuê nhà"), not the filler "cho"
+    "cho thue": "thue",
+    # opening a shop is a business; "… có mở cửa không" asks about opening hours
+    "mo cua hang": "mo cua hang",
+    "mo cua": "mocua",
+    "sinh nhat ban": "sinh nuocngoai",  # born in Japan, not a birthday
+}
+# Single words that, once folded, are never about a procedure and never another word.
+OFF_TOPIC_SINGLE: frozenset[str] = frozenset(
+    {"phat", "taxi", "grab", "bitcoin", "shopee", "lazada", "pizza", "karaoke", "iphone", "wifi"}
+)
+
+
+def _join(phrase: str) -> str:
+    return phrase.replace(" ", "")
+
+
+OFF_TOPIC_WORDS: frozenset[str] = (
+    OFF_TOPIC_SINGLE | {"matdo"} | frozenset(_join(p) for p in OFF_TOPIC_PHRASES)
+)
+
 # Stage 6: question frames (multi-word) and single filler words. Dropped on both
 # sides. Words that distinguish procedures ("con", "nhan", "lai", "cap") stay.
 FILLER_PHRASES: tuple[str, ...] = (
@@ -567,8 +906,15 @@ def _replace_phrases(tokens: list[str], table: PhraseTable) -> list[str]:
     return out
 
 
-# Built once at import and read-only afterwards (MappingProxyType).
-_ABBREVIATION_TABLE = PhraseTable.of(ABBREVIATIONS)
+# Built once at import and read-only afterwards (MappingProxyType). Off-topic phrases
+# never override an abbreviation (checked in the tests).
+_ABBREVIATION_TABLE = PhraseTable.of(
+    {
+        **{p: _join(p) for p in OFF_TOPIC_PHRASES if " " in p},
+        **_OFF_TOPIC_GUARDS,
+        **ABBREVIATIONS,
+    }
+)
 _FILLER_TABLE = PhraseTable.of(dict.fromkeys(FILLER_PHRASES, ""))
 # Placeholders a courtesy phrase is replaced by; they cannot come out of tokenising.
 _GREETING_MARK = "<greeting>"
@@ -603,6 +949,10 @@ LOST_THINGS: frozenset[str] = DOCUMENT_WORDS | frozenset(
 )
 
 
+# Things whose loss is reported to the police ("mất xe", "mất ví"), not re-issued.
+BELONGINGS: frozenset[str] = frozenset({"xe", "vi", "do", "laptop", "iphone", "oto"})
+LOST_BELONGINGS = "matdo"
+
 # Words skipped when looking for the relative before "mất" ("bố tôi vừa mới mất").
 _PASSING_WORDS: frozenset[str] = frozenset({"toi", "minh", "em", "cua", "vua", "moi", "da"})
 
@@ -630,6 +980,11 @@ def _senses(tokens: list[str]) -> list[str]:
             if any(t in DOCUMENT_WORDS for t in around):
                 out.extend((tok, "lamlai"))
                 continue
+            # lost belongings ("mất ví", "mất xe máy", "mất điện thoại") are a matter
+            # for the police, not a procedure (an off-topic word, see OFF_TOPIC_WORDS)
+            if tok == "mat" and (after in BELONGINGS or tokens[i + 1 : i + 3] == ["dien", "thoai"]):
+                out.append(LOST_BELONGINGS)
+                continue
         out.append(tok)
     return out
 
@@ -655,7 +1010,8 @@ def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:
     if not tokens:
         return []
     tokens = _replace_phrases(tokens, _ABBREVIATION_TABLE)
-    tokens = [repair_telex(tok) for tok in tokens]
+    # (not the off-topic words: "taxi" is not "tài" typed in Telex)
+    tokens = [tok if tok in OFF_TOPIC_WORDS else repair_telex(tok) for tok in tokens]
     # Telex repair can reveal an abbreviation ("ddk" → "dk"); expand once more.
     tokens = _replace_phrases(tokens, _ABBREVIATION_TABLE)
     tokens = [SPELLING_VARIANTS.get(tok, tok) for tok in tokens]
