@@ -357,7 +357,6 @@ async def recorded(ctx: Ctx, outcome: service.CheckinOutcome) -> None:
     row = outcome.row
     assert row is not None
     mode = Mode(row.mode)
-    state = await service.load_unit_day(ctx.session, outcome.unit, outcome.day)
     lines = [
         ctx.t(
             "checkin.recorded",
@@ -383,7 +382,7 @@ async def recorded(ctx: Ctx, outcome: service.CheckinOutcome) -> None:
         )
         if row.by_exception:
             lines.append(ctx.t("checkin.by_exception"))
-        elif state.expected(outcome.person.id) is Mode.HOME:
+        elif outcome.unit_day.expected(outcome.person.id) is Mode.HOME:
             lines.append(ctx.t("checkin.off_rotation"))
         lines.append(ctx.t("checkin.office_reminder"))
     ctx.answer(ctx.t("checkin.saved_short"))

@@ -175,6 +175,9 @@ class CheckinOutcome:
     headcount: int
     capacity: int
     at_office: int
+    # The unit's day the decision was made on (read under the lock, before the write): the
+    # reply renders from it instead of reading the day again.
+    unit_day: UnitDay
     # Set when the request carried a health declaration that was stored.
     health_saved: bool = False
     details: dict[str, Any] = field(default_factory=dict)
@@ -306,6 +309,7 @@ async def _check_in_locked(
         headcount=len(state.people),
         capacity=state.capacity(),
         at_office=at_office,
+        unit_day=state,
         health_saved=health_saved,
         details=details,
     )
