@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.delivery.errors import RetryAfter, Transient
+from bot.delivery.errors import RetryAfter, ServerError, Transient
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,8 @@ class ZaloHttp:
         form: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
     ) -> Answer:
-        """The JSON answer. 5xx, timeouts, dropped connections and non-JSON → Transient."""
+        """The JSON answer. 5xx → ServerError (received, not carried out: the rate-limit slot
+        is given back); timeouts, dropped connections and non-JSON → Transient."""
         try:
             async with self._get_session().request(
                 method, url, headers=headers, json=json_body, data=form, params=params
@@ -51,7 +52,7 @@ class ZaloHttp:
         if status == 429:
             raise RetryAfter(_seconds(retry_after))
         if status >= 500:
-            raise Transient(f"zalo {url}: HTTP {status}")
+            raise ServerError(f"zalo {url}: HTTP {status}")
         try:
             body = json.loads(raw) if raw else {}
         except ValueError:
