@@ -176,3 +176,39 @@ def test_procedures_named_beside_errand_words(
 ) -> None:
     result = matcher.match(question)
     assert result.best is not None and result.best.id == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # a copy of a record, a certified copy, a refusal are other procedures
+        ("xin bản sao giấy đăng ký kết hôn", "trich-luc-ho-tich"),
+        ("công chứng cmnd", "chung-thuc-ban-sao"),
+        ("công chứng sổ hộ khẩu", "chung-thuc-ban-sao"),
+        ("không muốn nhận thừa kế", "chung-thuc-tu-choi-di-san"),
+        ("khai nhận thừa kế nhà đất của bố mẹ", "chung-thuc-phan-chia-di-san"),
+        # "nhập khẩu" next to a person is household registration
+        ("nhập khẩu cho vợ về nhà chồng", "thuong-tru"),
+        # died, after "ông nhà tôi" (my husband)
+        ("ông nhà tôi mới mất hôm qua, giấy tờ thế nào", "khai-tu"),
+        # exchanging an ID card is its re-issue; a first card is not
+        ("đổi căn cước", "cap-lai-cccd"),
+        ("làm căn cước gắn chip", "cccd"),
+    ],
+)
+def test_word_senses_decide_the_procedure(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "nhập khẩu ô tô từ Nhật",
+        "trái cây nhập khẩu",
+        "nước rửa tay khô giá bao nhiêu",
+        "giá đất quận 9",
+    ],
+)
+def test_importing_and_prices_are_refused(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).kind == "none"

@@ -111,6 +111,10 @@ class MatcherConfig:
     # unless one of its phrases is named ("làm khai sinh ở bệnh viện" is still khai sinh).
     offtopic_penalty: float = 0.25
     offtopic_words: frozenset[str] = OFF_TOPIC_WORDS
+    # Weight of a word the catalogue never uses, as a share of the rarest word's IDF
+    # (off-topic words always weigh the full IDF): names of places and hospitals and
+    # the details of a story ("sinh ở bệnh viện Từ Dũ") are not a sign of another topic.
+    unknown_weight: float = 0.7
     # share of precision measured on the alias itself (the rest: on the whole entry)
     alias_precision_share: float = 0.5
     common_df_fraction: float = 0.05  # words in more entries than this only re-weight
@@ -198,8 +202,10 @@ class Matcher:
                 df[tok] = df.get(tok, 0) + 1
         n = max(len(raw), 1)
         self._idf: dict[str, float] = {tok: math.log(1.0 + n / count) for tok, count in df.items()}
-        # An unknown word is as telling as the rarest known one (it is never shared).
-        self._unknown_idf = math.log(1.0 + n / 0.5)
+        # An off-topic word is as telling as the rarest known one (it is never shared);
+        # another unknown word (a place, a hospital's name, an uncorrected typo) less.
+        self._offtopic_idf = math.log(1.0 + n / 0.5)
+        self._unknown_idf = self._offtopic_idf * self.config.unknown_weight
         self._entries: list[_IndexedEntry] = []
         postings: dict[str, list[int]] = {}
         for index, (entry, aliases) in enumerate(raw):
@@ -278,7 +284,10 @@ class Matcher:
         return None
 
     def _weight(self, token: str) -> float:
-        return self._idf.get(token, self._unknown_idf)
+        known = self._idf.get(token)
+        if known is not None:
+            return known
+        return self._offtopic_idf if token in self.config.offtopic_words else self._unknown_idf
 
     def match(self, question: str) -> MatchResult:
         raw_tokens = tokens_of(question, drop_fillers=False)
@@ -554,10 +563,10 @@ class Matcher:
                 named = named or self._df(alias.text) <= cfg.rare_df
             at = -1
             if len(alias.tokens) > 1:
-                at = _find_phrase(view.words, alias.text.split(), cfg.phrase_gap)
+                at = _find_phrase(view.words, alias.text.split(), cfg.phrase_gap, view.offtopic)
             whole = at >= 0
             if not whole and cfg.core_recall_beta > 0 and alias.core is not None:
-                at = _find_phrase(view.words, alias.core.split(), cfg.phrase_gap)
+                at = _find_phrase(view.words, alias.core.split(), cfg.phrase_gap, view.offtopic)
             core = at >= 0 and not whole
             if not (whole or core):
                 continue
@@ -610,10 +619,16 @@ class _Scored:
             object.__setattr__(self, "support", self.score)
 
 
-def _find_phrase(words: Sequence[str], phrase: Sequence[str], max_gap: int) -> int:
+def _find_phrase(
+    words: Sequence[str],
+    phrase: Sequence[str],
+    max_gap: int,
+    no_gap: frozenset[str] = frozenset(),
+) -> int:
     """Where ``phrase`` starts in ``words`` (-1: nowhere): in order, with at most
     ``max_gap`` other words inside it when it has three words or more ("chấm dứt việc
-    giám hộ" names "chấm dứt giám hộ"; "bảo hành tủ" does not name "báo tử")."""
+    giám hộ" names "chấm dứt giám hộ"; "bảo hành tủ" does not name "báo tử"). Words of
+    ``no_gap`` never fill a gap ("đăng ký học lái xe ô tô" does not name "đăng ký ô tô")."""
     first, size = phrase[0], len(phrase)
     if size < 3:
         max_gap = 0
@@ -624,7 +639,7 @@ def _find_phrase(words: Sequence[str], phrase: Sequence[str], max_gap: int) -> i
         while matched < size and position < len(words):
             if words[position] == phrase[matched]:
                 matched += 1
-            elif gaps < max_gap:
+            elif gaps < max_gap and words[position] not in no_gap:
                 gaps += 1
             else:
                 break

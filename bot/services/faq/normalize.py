@@ -130,6 +130,38 @@ ABBREVIATIONS: Mapping[str, str] = {
     "doi dia chi": "thaydoi dia chi",
     "doi nganh nghe": "thaydoi nganh nghe",
     "doi chu": "thaydoi chu",
+    # exchanging an ID card is its re-issue ("cấp đổi")
+    "doi cancuoc": "lamlai cancuoc",
+    "doi cmnd": "lamlai cmnd",
+    "doi the cancuoc": "lamlai cancuoc",
+    "doi nguoi dai dien": "thaydoi nguoi dai dien",
+    "doi von": "thaydoi von",
+    "doi tru so": "thaydoi tru so",
+    "doi giam doc": "thaydoi giam doc",
+    # A copy or an extract of a record is not the record ("bản sao giấy kết hôn" is not
+    # "đăng ký kết hôn"); a certified copy is certification ("công chứng hộ khẩu" is not
+    # "đăng ký hộ khẩu"); refusing an inheritance is not receiving it ("không nhận thừa
+    # kế": "không" is a filler). Each one token, and a contrast word (CONTRAST_WORDS).
+    "ban sao": "bansao",
+    "trich luc": "trichluc",
+    "sao luc": "trichluc",
+    "cong chung": "congchung",
+    "chung thuc": "chungthuc",
+    "tu choi": "tuchoi",
+    "khong nhan thua ke": "tuchoi nhan thua ke",
+    "khong nhan di san": "tuchoi nhan di san",
+    "khong muon nhan": "tuchoi nhan",
+    # "ô tô": "ô" would go with the filler "ở"
+    "o to": "oto",
+    "xe hoi": "oto",
+    # food safety
+    "attp": "an toan thuc pham",
+    "vsattp": "ve sinh an toan thuc pham",
+    # "đẻ" folds onto the filler "để"; just after a birth it is "sinh"
+    "moi de": "moi sinh",
+    "vua de": "vua sinh",
+    "de xong": "sinh xong",
+    "sap de": "sap sinh",
     "dich thuat": "dichthuat",
     "ban dich": "dichthuat",
     "dong han": "chamdut",
@@ -327,6 +359,14 @@ OFF_TOPIC_PHRASES: tuple[str, ...] = (
     "nong do con",
     "giu xe",
     "sua xe",
+    "doi dau",
+    "thay dau",
+    "thay nhot",
+    "het xang",
+    "nha tam",
+    "nha ve sinh",
+    "toilet",
+    "bao hiem oto",
     "rua xe",
     "do xang",
     "xang dau",
@@ -532,7 +572,19 @@ _OFF_TOPIC_GUARDS: Mapping[str, str] = {
 }
 # Single words that, once folded, are never about a procedure and never another word.
 OFF_TOPIC_SINGLE: frozenset[str] = frozenset(
-    {"phat", "taxi", "grab", "bitcoin", "shopee", "lazada", "pizza", "karaoke", "iphone", "wifi"}
+    {
+        "xang",
+        "phat",
+        "taxi",
+        "grab",
+        "bitcoin",
+        "shopee",
+        "lazada",
+        "pizza",
+        "karaoke",
+        "iphone",
+        "wifi",
+    }
 )
 
 
@@ -541,7 +593,9 @@ def _join(phrase: str) -> str:
 
 
 OFF_TOPIC_WORDS: frozenset[str] = (
-    OFF_TOPIC_SINGLE | {"matdo"} | frozenset(_join(p) for p in OFF_TOPIC_PHRASES)
+    OFF_TOPIC_SINGLE
+    | {"matdo", "nhapkhau", "giaca"}
+    | frozenset(_join(p) for p in OFF_TOPIC_PHRASES)
 )
 
 # Stage 6: question frames (multi-word) and single filler words. Dropped on both
@@ -801,6 +855,11 @@ CONTRAST_WORDS: frozenset[str] = frozenset(
         "hotro",
         "hoc",
         "thue",
+        "bansao",
+        "trichluc",
+        "congchung",
+        "chungthuc",
+        "tuchoi",
     }
 )
 
@@ -916,6 +975,9 @@ _ABBREVIATION_TABLE = PhraseTable.of(
     }
 )
 _FILLER_TABLE = PhraseTable.of(dict.fromkeys(FILLER_PHRASES, ""))
+_OFF_TOPIC_TABLE = PhraseTable.of(
+    {**{p: _join(p) for p in OFF_TOPIC_PHRASES if " " in p}, **_OFF_TOPIC_GUARDS}
+)
 # Placeholders a courtesy phrase is replaced by; they cannot come out of tokenising.
 _GREETING_MARK = "<greeting>"
 _THANKS_MARK = "<thanks>"
@@ -957,10 +1019,56 @@ LOST_BELONGINGS = "matdo"
 _PASSING_WORDS: frozenset[str] = frozenset({"toi", "minh", "em", "cua", "vua", "moi", "da"})
 
 
+_RELATIVES: frozenset[str] = KIN_WORDS | {"ba", "anh", "chi", "nguoi"}
+
+# "nhập khẩu" is importing goods next to goods ("nhập khẩu ô tô", "hàng nhập khẩu",
+# "xuất nhập khẩu"), else registering in a household ("nhập khẩu cho con"): "nhập hộ
+# khẩu". Importing becomes one off-topic token (see OFF_TOPIC_WORDS) unless an entry
+# uses it ("nhập khẩu trang thiết bị y tế").
+IMPORT = "nhapkhau"
+_GOODS_AFTER: frozenset[str] = frozenset(
+    {"hang", "xe", "oto", "may", "thiet", "trang", "trai", "thuc", "sua", "thit", "go"}
+    | {"thep", "phan", "nguyen", "linh", "hoa", "san", "thuoc", "vat", "xang", "gao"}
+)
+_GOODS_BEFORE: frozenset[str] = frozenset(
+    {"hang", "xuat", "thue", "cay", "pham", "may", "oto", "xe", "doanh"}
+)
+# "giá" (price) at the end of a question or before what is priced is off topic;
+# "gia" is also "gia đình", "tham gia", "quốc gia", "người già", "ngoài giá thú".
+PRICE = "giaca"
+_PRICED: frozenset[str] = frozenset(
+    {"nha", "dat", "thue", "xe", "oto", "ve", "thit", "ca", "rau", "gao", "dien", "nuoc"}
+    | {"sua", "re", "ban", "mua", "thi", "truong", "hom"}
+)
+_NOT_PRICE_BEFORE: frozenset[str] = _RELATIVES | {
+    "tham",
+    "quoc",
+    "chuyen",
+    "cu",
+    "tuoi",
+    "lao",
+}
+
+
 def _senses(tokens: list[str]) -> list[str]:
     """Runs before the fillers go: "ba" (father) and "anh" (brother) are fillers."""
     out: list[str] = []
     for i, tok in enumerate(tokens):
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if tok == "khau" and i > 0 and tokens[i - 1] == "nhap" and out and out[-1] == "nhap":
+            before = tokens[i - 2] if i > 1 else ""
+            if after in _GOODS_AFTER or before in _GOODS_BEFORE:
+                out[-1] = IMPORT
+            else:
+                out.extend(("ho", "khau"))
+            continue
+        before = tokens[i - 1] if i > 0 else ""
+        if tok == "gia" and (not after or after in _PRICED) and before not in _NOT_PRICE_BEFORE:
+            out.append(PRICE)
+            continue
+        # "đang" (in progress) folds onto "đăng" (register), which comes with "ký"
+        if tok == "dang" and not after.startswith("k"):
+            continue
         if tok in ("mat", "hong"):
             j = i - 1
             while j >= 0 and tokens[j] in _PASSING_WORDS:
@@ -968,10 +1076,9 @@ def _senses(tokens: list[str]) -> list[str]:
             before = tokens[j] if j >= 0 else ""
             after = tokens[i + 1] if i + 1 < len(tokens) else ""
             # a relative, or anyone ("người"); "ba", "anh", "chị" are fillers too
-            kin = (
-                before in KIN_WORDS
-                or before in ("ba", "anh", "chi", "nguoi")
-                or (before == "nha" and j > 0 and tokens[j - 1] == "nguoi")
+            # "người nhà", "ông nhà tôi" (my husband), "bà nhà"
+            kin = before in _RELATIVES or (
+                before == "nha" and j > 0 and tokens[j - 1] in _RELATIVES
             )
             if tok == "mat" and kin and tokens[i - 1 : i] != ["bi"] and after not in LOST_THINGS:
                 out.extend(("qua", "doi"))
@@ -1019,6 +1126,9 @@ def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:
         tokens = [tok for tok in _replace_phrases(tokens, _FILLER_TABLE) if tok]
         tokens = _senses(tokens)
         tokens = [tok for tok in tokens if tok not in FILLER_WORDS]
+        # Off-topic phrases again, now that fillers inside them are gone ("bảo hiểm
+        # cho xe máy", "tiền điện của nhà").
+        tokens = _replace_phrases(tokens, _OFF_TOPIC_TABLE)
     return tokens
 
 
