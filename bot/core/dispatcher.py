@@ -77,11 +77,21 @@ class Dispatcher:
         return outcome
 
     async def _handle(self, incoming: Incoming) -> Outcome:
-        now = self.app.clock.now()
-        first = await self.journal.first_time(incoming.channel, incoming.update_id)
-        if not first:
+        channel, update_id = incoming.channel, incoming.update_id
+        if await self.journal.seen(channel, update_id):
             self.stats.duplicates += 1
             return Outcome(handled=False, duplicate=True)
+        outcome = await self._run(incoming)
+        # Recorded only once handled (refusals and apologies count as handled): if this
+        # instance dies or the task is cancelled before here, the update is not in the journal
+        # and the platform's redelivery — the webhook was not acknowledged — handles it again.
+        if not await self.journal.first_time(channel, update_id):
+            # A redelivery overtook a handling slower than the platform's timeout.
+            log.warning("update %s/%s was handled twice concurrently", channel, update_id)
+        return outcome
+
+    async def _run(self, incoming: Incoming) -> Outcome:
+        now = self.app.clock.now()
         ctx: Ctx | None = None
         sessions = SessionSource(self.app.db.sessions)
         try:
