@@ -136,6 +136,43 @@ def make_bot(token: str, api_url: str) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
+class AckAfterHandling(SimpleRequestHandler):
+    """Answers Telegram's webhook only once the update has been handled.
+
+    aiogram's default (handle_in_background=True) answers 200 first, so an instance killed
+    mid-update loses it, and the chat's next update may reach another instance while this one
+    still works on the first. Telegram's Bot API server sends a chat's updates one at a time
+    and the next only after a 2xx (telegram-bot-api, WebhookActor::send_update takes a queue
+    out of `queues_` and only on_update_ok → drop_event puts it back with its next update; the
+    queue id of a message is its chat id, Client::process_new_message_queue → add_update(...,
+    chat_id)); so answering after handling keeps a chat's order across instances and makes a
+    crash mean redelivery, not loss.
+
+    aiogram's own handle_in_background=False is not enough: after 55 s it moves the handler to
+    the background and answers 200 anyway, and it may answer with a Bot API method in the body.
+    Here: no such fallback (a handler outliving the platform's timeout gets its update
+    redelivered, which the journal turns into a no-op once recorded), the body is always
+    empty (replies go through our delivery layer), an error our core did not turn into an
+    apology answers 500 and a cancelled handler answers nothing, so Telegram tries again.
+    """
+
+    def __init__(self, dp: Dispatcher, bot: Bot, secret_token: str | None) -> None:
+        super().__init__(dp, bot, handle_in_background=False, secret_token=secret_token)
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        try:
+            raw = await request.json(loads=bot.session.json_loads)
+            update = Update.model_validate(raw, context={"bot": bot})
+        except ValueError:
+            return web.Response(status=400, text="Bad Request")
+        try:
+            await self.dispatcher.feed_update(bot, update, **self.data)
+        except Exception:
+            log.exception("update %s failed outside the core; not acknowledged", update.update_id)
+            return web.Response(status=500, text="Internal Server Error")
+        return web.json_response({})
+
+
 class AiogramRuntime:
     """Owns the aiogram Bot and Dispatcher; feeds every update to our core."""
 
@@ -203,9 +240,7 @@ class AiogramRuntime:
         """Serve the webhook and register it; returns the port actually bound."""
         await self.prepare()
         app = web.Application()
-        SimpleRequestHandler(self.dp, self.bot, secret_token=secret or None).register(
-            app, path=path
-        )
+        AckAfterHandling(self.dp, self.bot, secret or None).register(app, path=path)
         self._web = web.AppRunner(app)
         await self._web.setup()
         site = web.TCPSite(self._web, host, port)

@@ -2,13 +2,15 @@
 
 PTB's own rate limiter pauses every request on one 429, so it is not used: our delivery
 layer waits per chat. Polling uses the Updater (never run_polling, which owns signals and
-closes the loop); webhooks are served by our own aiohttp server with the secret check.
+closes the loop); webhooks are served by our own aiohttp server with the secret check, and
+are answered only once the update has been handled (see `PtbRuntime._webhook`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import warnings
@@ -26,6 +28,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.channels.telegram_update import (
     TELEGRAM,
@@ -43,6 +46,52 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
+class PlatformServerError(NetworkError):
+    """The Bot API answered 5xx. PTB raises a bare NetworkError for those — the same class as
+    for a dropped connection — so the status is caught where it is still known."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class StatusAwareRequest(HTTPXRequest):
+    """PTB's default request (same pool and timeouts), raising PlatformServerError on 5xx."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, payload = await super().do_request(
+            url,
+            method,
+            request_data=request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        if 500 <= code <= 599:
+            raise PlatformServerError(_description(payload, code), code)
+        return code, payload
+
+
+def _description(payload: bytes, code: int) -> str:
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("description"), str):
+        return str(body["description"])
+    return f"HTTP {code}"
+
+
 @contextlib.contextmanager
 def _translated_errors() -> Iterator[None]:
     try:
@@ -55,6 +104,9 @@ def _translated_errors() -> Iterator[None]:
         if "message is not modified" in exc.message.lower():
             raise errors.NotModified(exc.message) from exc
         raise errors.Rejected(exc.message) from exc
+    except PlatformServerError as exc:
+        # A 5xx was not carried out: the rate-limit slot it took can be given back (as aiogram).
+        raise errors.ServerError(exc.message) from exc
     except (TimedOut, NetworkError) as exc:
         raise errors.Transient(str(exc)) from exc
 
@@ -139,9 +191,10 @@ class PtbRuntime:
             .token(token)
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
+            .request(StatusAwareRequest())
             .defaults(Defaults(parse_mode="HTML"))
             .concurrent_updates(True)
-            .get_updates_read_timeout(15)
+            .get_updates_request(HTTPXRequest(connection_pool_size=1, read_timeout=15))
             .build()
         )
         self.application.add_handler(TypeHandler(Update, self._on_update))
@@ -151,6 +204,9 @@ class PtbRuntime:
         self._secret = ""
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._handle(update)
+
+    async def _handle(self, update: Update) -> None:
         incoming = incoming_from_update(update.to_dict(), self.username)
         if incoming is None:
             return
@@ -188,16 +244,29 @@ class PtbRuntime:
         )
 
     async def _webhook(self, request: web.Request) -> web.Response:
+        """Answer only after handling (as the aiogram runtime does, see AckAfterHandling there).
+
+        Telegram sends a chat's next update only after a 2xx for the previous one, so several
+        instances behind a load balancer keep each chat's order, and an instance that dies
+        mid-update never acknowledged it: Telegram redelivers, possibly to another instance.
+        An error the core turned into an apology is handled (200); anything escaping it
+        answers 500 and a cancelled handler answers nothing, so Telegram tries again.
+        """
         given = request.headers.get(SECRET_HEADER, "")
         if self._secret and not secrets.compare_digest(given, self._secret):
             return web.Response(status=401, text="Unauthorized")
         try:
             data = await request.json()
-        except ValueError:
+            update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError):
             return web.Response(status=400, text="Bad Request")
-        update = Update.de_json(data, self.application.bot)
-        # Answer Telegram at once; the update is handled in the background.
-        await self.application.update_queue.put(update)
+        try:
+            # Not Application.process_update: it hands handler errors to PTB's error handlers
+            # and returns normally, which would acknowledge an update never finished.
+            await self._handle(update)
+        except Exception:
+            log.exception("update %s failed outside the core; not acknowledged", update.update_id)
+            return web.Response(status=500, text="Internal Server Error")
         return web.Response(text="ok")
 
     async def start_webhook(

@@ -5,6 +5,14 @@ Zalo expects a 200 within about two seconds and otherwise retries the same event
 passed to `accept` (which only schedules work) and answered at once. Retries and replays are
 recognised by the message id: cheaply here, durably by the core's update journal.
 
+This is unlike the Telegram webhooks, which answer only after handling (Telegram waits for
+the answer before sending the chat's next update and redelivers on failure, so ordering
+across instances and redelivery after a crash come from the platform). Acknowledging first
+means: an event whose instance dies before handling it is lost (Zalo got its 200), and a
+user's events are kept in order only within one instance (ZaloRuntime chains them per user);
+two events of one user that a load balancer spreads over two instances may be handled at the
+same time. Handling before answering is not an option within Zalo's two seconds.
+
 Statuses: 401 when the signature is missing or wrong, 400 when the body is not an event,
 403 when it is correctly signed but refused (too old or too far in the future, another app).
 """
