@@ -42,7 +42,7 @@ import contextlib
 import logging
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -58,6 +58,11 @@ log = logging.getLogger(__name__)
 
 # Float noise: a waiter that slept exactly the returned time must find the slot free.
 EPSILON = 1e-9
+# A granted request unanswered this long is taken as abandoned (its sender crashed or forgot
+# it) and stops holding a place in the overall window; far above any client timeout we use.
+MAX_FLIGHT = 120.0
+# How soon to ask again when every place of a window is held by requests still in flight.
+FLIGHT_POLL = 0.02
 
 
 class Priority(IntEnum):
@@ -305,6 +310,39 @@ class _ChannelState:
     log: deque[float] = field(default_factory=deque)
     bulk_next: float = -math.inf
     hold_until: float = -math.inf
+    # Grants not answered yet (stamp → how many), and those of them that have outlived their
+    # window entry: a request slower than the window may still arrive, so it keeps its place
+    # until it is settled or refunded (or MAX_FLIGHT passes, for a sender that vanished).
+    flying: Counter[float] = field(default_factory=Counter)
+    overdue: Counter[float] = field(default_factory=Counter)
+
+    def expire(self, horizon: float) -> None:
+        log = self.log
+        while log and log[0] <= horizon + EPSILON:
+            stamp = log.popleft()
+            if self.flying[stamp] > self.overdue[stamp]:
+                self.overdue[stamp] += 1
+        if self.overdue:
+            lost = horizon - MAX_FLIGHT
+            for stamp in [s for s in self.overdue if s < lost]:
+                del self.overdue[stamp]
+                self.flying.pop(stamp, None)
+
+    def land(self, stamp: float) -> bool:
+        """The request of this grant was answered or refused; True when its window entry had
+        already expired (it is overdue) rather than still being in the log."""
+        _take(self.flying, stamp)
+        return _take(self.overdue, stamp)
+
+
+def _take(counts: Counter[float], stamp: float) -> bool:
+    if counts[stamp] <= 0:
+        counts.pop(stamp, None)
+        return False
+    counts[stamp] -= 1
+    if not counts[stamp]:
+        del counts[stamp]
+    return True
 
 
 def _expire(log: deque[float], horizon: float) -> None:
@@ -316,6 +354,9 @@ def _log_wait(log: deque[float], capacity: int, span: float, now: float) -> floa
     """Seconds until `log` has room for one more entry under `capacity` per `span`."""
     if len(log) < capacity:
         return 0.0
+    if capacity <= 0:
+        # Every place is held by requests still in flight: ask again shortly.
+        return FLIGHT_POLL
     # The (len - capacity)-th oldest entry must leave the window before there is room.
     return log[len(log) - capacity] + span - now
 
@@ -374,8 +415,8 @@ class LocalLimiter:
             if bucket.tokens < 1.0 - EPSILON:
                 chat_wait = max(chat_wait, (1.0 - bucket.tokens) / rate)
 
-        _expire(state.log, now - limits.window)
-        capacity = limits.overall - (limits.bulk_reserve if bulk else 0)
+        state.expire(now - limits.window)
+        capacity = limits.overall - (limits.bulk_reserve if bulk else 0) - state.overdue.total()
         overall_wait = _log_wait(state.log, capacity, limits.window, now)
         if bulk:
             # GCRA pacing with a small tolerance: a waiter that woke late does not push every
@@ -394,6 +435,7 @@ class LocalLimiter:
             return Decision(wait, shared=shared)
 
         state.log.append(now)
+        state.flying[now] += 1
         if bulk:
             state.bulk_next = max(state.bulk_next, now) + limits.pace
         if bucket is not None:
@@ -410,7 +452,7 @@ class LocalLimiter:
         stamp = float(ticket)
         key = (chat.channel, chat.chat_id)
         state = self._channels.get(chat.channel)
-        if state is not None:
+        if state is not None and not state.land(stamp):
             with contextlib.suppress(ValueError):
                 state.log.remove(stamp)
         group = self._groups.get(key)
@@ -429,16 +471,18 @@ class LocalLimiter:
         if limits is None or not ticket:
             return
         stamp, now = float(ticket), self.clock()
+        state = self._channels.get(chat.channel)
+        overdue = state is not None and state.land(stamp)
         if now <= stamp:
             return
-        state = self._channels.get(chat.channel)
         group = self._groups.get((chat.channel, chat.chat_id))
         for log in (state.log if state else None, group):
             if log is None:
                 continue
-            # Gone only if the request took longer than the window: then too it counts now.
-            with contextlib.suppress(ValueError):
-                log.remove(stamp)
+            if not overdue or log is group:
+                # Gone from a group's log only if the request took longer than its window.
+                with contextlib.suppress(ValueError):
+                    log.remove(stamp)
             log.append(now)  # every entry was added at or before now: the log stays sorted
 
     async def block(self, chat: ChatRef, seconds: float) -> None:
@@ -495,12 +539,15 @@ local burst = tonumber(ARGV[10])
 local group_cap = tonumber(ARGV[11])
 local group_span = tonumber(ARGV[12])
 local tolerance = tonumber(ARGV[13])
+local max_flight = tonumber(ARGV[14])
+local poll = tonumber(ARGV[15])
 local function fmt(x) return string.format('%.3f', x) end
 
 local function log_wait(key, cap, span)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(now - span))
   local count = redis.call('ZCARD', key)
   if count < cap then return 0 end
+  if cap <= 0 then return poll end
   local entry = redis.call('ZRANGE', key, count - cap, count - cap, 'WITHSCORES')
   return tonumber(entry[2]) + span - now
 end
@@ -520,8 +567,11 @@ elseif mode == 'group' then
   chat_wait = math.max(chat_wait, log_wait(KEYS[4], group_cap, group_span))
 end
 
-local cap = overall
-if bulk then cap = overall - reserve end
+-- Unanswered grants whose window entry has expired still count (see LocalLimiter); those
+-- older than max_flight belong to a sender that vanished.
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', fmt(now - max_flight))
+local cap = overall - redis.call('ZCOUNT', KEYS[5], '-inf', fmt(now - window))
+if bulk then cap = cap - reserve end
 local overall_wait = log_wait(KEYS[1], cap, window)
 if bulk then
   local st = redis.call('HMGET', KEYS[2], 'bulk_next', 'hold_until')
@@ -545,6 +595,8 @@ end
 local member = tostring(redis.call('HINCRBY', KEYS[2], 'seq', 1)) .. '@' .. fmt(now)
 redis.call('ZADD', KEYS[1], fmt(now), member)
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 2))
+redis.call('ZADD', KEYS[5], fmt(now), member)
+redis.call('PEXPIRE', KEYS[5], math.ceil(max_flight + window))
 if bulk then
   local tat = tonumber(redis.call('HGET', KEYS[2], 'bulk_next') or '0')
   redis.call('HSET', KEYS[2], 'bulk_next', fmt(math.max(tat, now) + pace))
@@ -566,6 +618,7 @@ local member = ARGV[1]
 local mode = ARGV[2]
 local burst = tonumber(ARGV[3])
 redis.call('ZREM', KEYS[1], member)
+redis.call('ZREM', KEYS[5], member)
 if mode == 'group' then redis.call('ZREM', KEYS[4], member) end
 if mode == 'bucket' then
   local tokens = tonumber(redis.call('HGET', KEYS[4], 'tokens') or '-1')
@@ -581,6 +634,7 @@ if now < 0 then
   now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
 local member = ARGV[2]
+redis.call('ZREM', KEYS[5], member)
 local function settle(key, span)
   local score = redis.call('ZSCORE', key, member)
   -- Re-added even when gone: a request that took longer than the window counts from now too.
@@ -658,7 +712,7 @@ class RedisLimiter:
     def _now_ms(self) -> float:
         return -1.0 if self.clock is None else self.clock() * 1000.0
 
-    def _keys(self, chat: ChatRef) -> tuple[str, str, str, str]:
+    def _keys(self, chat: ChatRef) -> tuple[str, str, str, str, str]:
         # One hash tag per channel keeps a channel's keys in one Redis Cluster slot.
         base = f"{self.prefix}:{{{chat.channel}}}"
         kind = "group" if is_group(chat) else "bucket"
@@ -667,6 +721,7 @@ class RedisLimiter:
             f"{base}:state",
             f"{base}:block:{chat.chat_id}",
             f"{base}:{kind}:{chat.chat_id}",
+            f"{base}:flying",
         )
 
     @staticmethod
@@ -695,6 +750,8 @@ class RedisLimiter:
             limits.group_count or 0,
             limits.group_span * 1000,
             limits.pace * limits.pace_tolerance * 1000,
+            MAX_FLIGHT * 1000,
+            FLIGHT_POLL * 1000,
         ]
         try:
             answer = await self._acquire(keys=list(self._keys(chat)), args=args)

@@ -236,6 +236,11 @@ class Delivery:
                 self.stats.rejected += 1
                 self._observe("rejected", channel)
                 raise
+            except BaseException:
+                # "Not modified", a cancelled or failed call: it may have reached the platform.
+                # Count it from now, and the limiter stops holding its place as in flight.
+                self._settle(grant, chat, priority)
+                raise
             else:
                 self._settle(grant, chat, priority)
                 if chat is not None:

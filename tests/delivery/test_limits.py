@@ -8,7 +8,14 @@ import statistics
 import pytest
 
 from bot.core.events import ChatKind, ChatRef
-from bot.delivery.limits import ChannelLimits, Limiter, LocalLimiter, Priority, default_limits
+from bot.delivery.limits import (
+    MAX_FLIGHT,
+    ChannelLimits,
+    Limiter,
+    LocalLimiter,
+    Priority,
+    default_limits,
+)
 from tests.delivery.conftest import FakeClock, LimiterFactory
 from tests.delivery.doubles import max_in_window
 
@@ -26,8 +33,11 @@ def private(n: int) -> ChatRef:
 
 
 async def wait_of(limiter: Limiter, chat: ChatRef, priority: Priority) -> float:
-    """0 when granted (and counted), else the seconds to wait."""
-    return (await limiter.try_acquire(chat, priority)).wait
+    """0 when granted (and counted, its request answered at once), else the seconds to wait."""
+    decision = await limiter.try_acquire(chat, priority)
+    if decision.granted:
+        await limiter.settle(chat, priority, decision.ticket)
+    return decision.wait
 
 
 GROUP = ChatRef("telegram", "-1001234", ChatKind.GROUP, "Phòng Tư pháp")
@@ -247,3 +257,48 @@ async def test_redis_limiter_falls_back_to_this_process_when_redis_is_down(
         assert await wait_of(limiter, private(2), INTERACTIVE) == pytest.approx(5)
     finally:
         await limiter.aclose()
+
+
+async def test_a_request_slower_than_the_window_keeps_its_place_until_answered(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    # The platform counts a message when it arrives, which for a slow request may be long
+    # after its grant: until it is answered it must go on counting.
+    limiter = make_limiter({"telegram": ChannelLimits(overall=2, margin=0.0)})
+    slow = await limiter.try_acquire(private(1), INTERACTIVE)
+    assert slow.granted
+    assert await wait_of(limiter, private(2), INTERACTIVE) == 0
+    fake_clock.advance(1.5)
+    assert await wait_of(limiter, private(3), INTERACTIVE) == 0
+    assert await wait_of(limiter, private(4), INTERACTIVE) > 0  # the slow one still counts
+    fake_clock.advance(0.1)
+    await limiter.settle(private(1), INTERACTIVE, slow.ticket)
+    # Answered now: it counts a window from its answer, like the one granted at 1.5 s.
+    fake_clock.advance(0.9 + MS)
+    assert await wait_of(limiter, private(4), INTERACTIVE) == 0
+    assert await wait_of(limiter, private(5), INTERACTIVE) > 0
+    fake_clock.advance(0.1 + MS)
+    assert await wait_of(limiter, private(5), INTERACTIVE) == 0
+
+
+async def test_a_refused_slow_request_gives_its_place_back(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    limiter = make_limiter({"telegram": ChannelLimits(overall=1, margin=0.0)})
+    slow = await limiter.try_acquire(private(1), INTERACTIVE)
+    fake_clock.advance(1.5)
+    assert await wait_of(limiter, private(2), INTERACTIVE) > 0
+    await limiter.refund(private(1), INTERACTIVE, slow.ticket)  # a 5xx after 1.5 s
+    assert await wait_of(limiter, private(2), INTERACTIVE) == 0
+
+
+async def test_a_grant_never_answered_stops_counting_after_max_flight(
+    make_limiter: LimiterFactory, fake_clock: FakeClock
+) -> None:
+    # Its sender crashed: the place must not be lost for good.
+    limiter = make_limiter({"telegram": ChannelLimits(overall=1, margin=0.0)})
+    assert (await limiter.try_acquire(private(1), INTERACTIVE)).granted
+    fake_clock.advance(MAX_FLIGHT / 2)
+    assert await wait_of(limiter, private(2), INTERACTIVE) > 0
+    fake_clock.advance(MAX_FLIGHT)
+    assert await wait_of(limiter, private(2), INTERACTIVE) == 0

@@ -83,6 +83,7 @@ async def test_a_send_counts_from_the_platforms_answer(redis_url: str) -> None:
         first = await limiter.try_acquire(private(1), INTERACTIVE)
         second = await limiter.try_acquire(private(2), INTERACTIVE)
         assert first.granted and second.granted
+        await limiter.settle(private(2), INTERACTIVE, second.ticket)  # answered at once
         # The first request took 0.4 s to leave and be answered (a busy event loop).
         now[0] += 0.4
         await limiter.settle(private(1), INTERACTIVE, first.ticket)
@@ -138,12 +139,15 @@ async def count_asks(redis_url: str, line: WaitingLine | None) -> int:
     limiter = CountingLimiter(make_limiter(redis_url, limits))  # type: ignore[arg-type]
     try:
         for n in range(50):
-            assert (await limiter.try_acquire(private(1000 + n), INTERACTIVE)).granted
+            decision = await limiter.try_acquire(private(1000 + n), INTERACTIVE)
+            assert decision.granted
+            await limiter.settle(private(1000 + n), INTERACTIVE, decision.ticket)
             await asyncio.sleep(0.02)
         limiter.asked = 0
 
         async def send(n: int) -> None:
-            await acquire(limiter, private(n), INTERACTIVE, sleep=asyncio.sleep, line=line)
+            grant = await acquire(limiter, private(n), INTERACTIVE, sleep=asyncio.sleep, line=line)
+            await limiter.settle(private(n), INTERACTIVE, grant.ticket)  # answered at once
 
         await asyncio.wait_for(asyncio.gather(*(send(n) for n in range(100))), timeout=10)
         return limiter.asked
@@ -175,9 +179,10 @@ async def test_a_sender_held_by_its_own_chat_does_not_hold_the_line(redis_url: s
         await asyncio.sleep(0.05)
         # Others pass while it waits for its own chat.
         for n in range(2, 5):
-            await asyncio.wait_for(
+            grant = await asyncio.wait_for(
                 acquire(limiter, private(n), INTERACTIVE, sleep=asyncio.sleep, line=line), 2.0
             )
+            await limiter.settle(private(n), INTERACTIVE, grant.ticket)
         assert not stuck.done()
         stuck.cancel()
     finally:
