@@ -212,3 +212,22 @@ def test_word_senses_decide_the_procedure(matcher: Matcher, question: str, expec
 )
 def test_importing_and_prices_are_refused(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).kind == "none"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("cccd hết hạn", "cap-lai-cccd"),  # expiry calls for an exchange, not a first card
+        ("tạm trú hết hạn", "gia-han-tam-tru"),
+        ("bà ngoại em mất rồi, làm giấy tờ gì ạ", "khai-tu"),
+        ("chong toi qua doi thang truoc", "khai-tu"),
+    ],
+)
+def test_expiry_and_death(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected
+
+
+def test_reversed_words_are_another_phrase(matcher: Matcher) -> None:
+    # "đói quá" (so hungry) has the words of "quá đời" (died) in the other order
+    assert matcher.match("tôi đói quá").kind == "none"

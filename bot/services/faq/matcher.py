@@ -90,7 +90,7 @@ class MatcherConfig:
     phrase_gap: int = 1
     # Share of the score lost when the question has the alias's words only in the
     # opposite order ("đói quá" is not "quá đời"; "nuôi chó con" is not "con nuôi").
-    order_penalty: float = 0.3
+    order_penalty: float = 0.45
     fuzzy_weight: float = 0.1
     # The best few by rank are re-ordered by support (a whole alias or its core named
     # as a phrase is stronger evidence than many shared words): "đăng ký hộ khẩu cho

@@ -130,6 +130,13 @@ ABBREVIATIONS: Mapping[str, str] = {
     "doi dia chi": "thaydoi dia chi",
     "doi nganh nghe": "thaydoi nganh nghe",
     "doi chu": "thaydoi chu",
+    # Expiry calls for an operation (renew, exchange): entries that never speak of it
+    # pay ("căn cước hết hạn" is not a first card). Surrendering a licence ends a
+    # business ("trả giấy phép kinh doanh").
+    "het han": "hethan",
+    "qua han": "hethan",
+    "tra giay phep": "chamdut giay phep",
+    "tra lai giay phep": "chamdut giay phep",
     # exchanging an ID card is its re-issue ("cấp đổi")
     "doi cancuoc": "lamlai cancuoc",
     "doi cmnd": "lamlai cmnd",
@@ -860,6 +867,7 @@ CONTRAST_WORDS: frozenset[str] = frozenset(
         "congchung",
         "chungthuc",
         "tuchoi",
+        "hethan",
     }
 )
 
