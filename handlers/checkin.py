@@ -193,7 +193,7 @@ async def notify(ctx: Ctx, person: Person, key: str, buttons: Keyboard = (), **p
 
 
 async def card(ctx: Ctx, person: Person, unit: Unit, day: date) -> tuple[str, Keyboard]:
-    state = await service.load_unit_day(ctx.session, unit, day)
+    state = await service.load_unit_day(ctx.session, unit, day, ctx.app.holidays)
     lang = ctx.lang
     lines = [ctx.t("checkin.card.title", day=day_text(day, lang))]
     reason = state.rules.calendar.reason(day)
@@ -309,6 +309,7 @@ async def apply(
         day=day,
         confirmed_non_working=confirmed,
         health=health,
+        holiday_book=ctx.app.holidays,
     )
     await release_unit(ctx)
     decision = outcome.decision
@@ -547,6 +548,7 @@ async def declared(
             day=day,
             confirmed_non_working=confirmed,
             health=health,
+            holiday_book=ctx.app.holidays,
         )
         await release_unit(ctx)
         # A second press of "Send" stores nothing new and must not alarm the leader twice.
@@ -627,7 +629,7 @@ async def request_exception(ctx: Ctx, day: date, temp: int) -> None:
         # A leader over the quota decides for themself; the grant is audited all the same.
         await decide(ctx, ExceptionDecision(person.id, day.isoformat(), temp, True))
         return
-    state = await service.load_unit_day(ctx.session, unit, day)
+    state = await service.load_unit_day(ctx.session, unit, day, ctx.app.holidays)
     taken = sum(1 for r in state.rows.values() if r.mode == Mode.OFFICE.value)
     ctx.answer()
     # The direct head first; if the bot cannot reach them, the unit's other leaders.
@@ -716,7 +718,13 @@ async def decide(ctx: Ctx, data: ExceptionDecision) -> None:
         return
     health = assess(data.temp / 100, []) if data.temp else None
     granted = await service.grant_exception(
-        ctx.session, leader=ctx.actor, person_id=person.id, day=day, now=ctx.now, health=health
+        ctx.session,
+        leader=ctx.actor,
+        person_id=person.id,
+        day=day,
+        now=ctx.now,
+        health=health,
+        holiday_book=ctx.app.holidays,
     )
     await release_unit(ctx)
     outcome = granted.checkin

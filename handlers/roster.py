@@ -218,7 +218,7 @@ async def roster(ctx: Ctx) -> None:
                 raise Denied("access.denied.not_your_unit")
             unit = bound
     request = parse_roster_args(ctx.incoming.args, service.local_day(unit, ctx.now))
-    view = await service.roster_of(ctx.session, unit, request.day)
+    view = await service.roster_of(ctx.session, unit, request.day, ctx.app.holidays)
     group_lang = ctx.app.settings.default_language
     if ctx.in_group:
         # Names never go to a group: the counts are the unit's business, the people are not.
@@ -538,7 +538,7 @@ async def _unit_people(ctx: Ctx, unit: Unit) -> list[Person]:
 
 async def render_rotation(ctx: Ctx, unit: Unit, day: date) -> str:
     """The rotation, and each person's expected mode on ``day`` and the next working day."""
-    state = await service.load_unit_day(ctx.session, unit, day)
+    state = await service.load_unit_day(ctx.session, unit, day, ctx.app.holidays)
     config = service.current_rotation(unit)
     lines = [ctx.t("rotation.title", unit=html.escape(unit.name))]
     if config is None:

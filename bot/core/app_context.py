@@ -11,6 +11,7 @@ from bot.core.actors import ActorCache
 from bot.core.i18n import Translator
 from bot.delivery.service import Delivery
 from bot.metrics import Metrics
+from bot.services.attendance.calendar import HolidayBook
 from storage.db import Database
 
 T = TypeVar("T")
@@ -26,6 +27,8 @@ class AppContext:
     bot_username: str = ""
     actors: ActorCache = field(default_factory=ActorCache)
     metrics: Metrics = field(default_factory=Metrics)
+    # Public holidays, each year built once for every unit's calendar (never stale).
+    holidays: HolidayBook = field(default_factory=HolidayBook)
     # Feature services (FAQ index, scheduler hooks, ...) keyed by their type.
     services: dict[type[Any], Any] = field(default_factory=dict)
 

@@ -14,7 +14,8 @@ on a day off.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
 
 import holidays
@@ -31,6 +32,9 @@ DEFAULT_HOLIDAY_LANGUAGE = "en_US"
 # working days at all, which would otherwise loop forever.
 _SEARCH_LIMIT_DAYS = 2 * 366
 
+# country, subdivision, language, year
+_YearKey = tuple[str, str | None, str, int]
+
 
 def weekdays_from_iso(text: str) -> frozenset[int]:
     """The unit's stored working days ("12345", ISO: 1 = Monday) as 0-based weekdays."""
@@ -42,12 +46,53 @@ def weekdays_from_iso(text: str) -> frozenset[int]:
     return frozenset(days)
 
 
+class HolidayBook:
+    """Public holidays per (country, subdivision, language, year), each year built once.
+
+    Building a year of the ``holidays`` package costs about half a millisecond (Tết and the
+    Hùng Kings day come from lunar tables) and a check-in asks about several days, so the
+    application keeps one book (``AppContext.holidays``) for every unit's calendar. A year's
+    table depends only on the installed package, never on the clock or the database, so it
+    cannot go stale; at most ``max_years`` tables are kept, least recently used out first.
+    Each year is built on its own, as a fresh ``holidays`` object asked about that day does.
+    """
+
+    def __init__(self, max_years: int = 32) -> None:
+        self.max_years = max_years
+        self._years: OrderedDict[_YearKey, Mapping[date, tuple[str, ...]]] = OrderedDict()
+
+    def names(
+        self,
+        d: date,
+        country: str = "VN",
+        subdiv: str | None = None,
+        language: str = DEFAULT_HOLIDAY_LANGUAGE,
+    ) -> tuple[str, ...]:
+        """The names of the public holidays on ``d`` (usually none or one)."""
+        key = (country, subdiv, language, d.year)
+        table = self._years.get(key)
+        if table is None:
+            table = self._build(*key)
+            self._years[key] = table
+            while len(self._years) > self.max_years:
+                self._years.popitem(last=False)
+        else:
+            self._years.move_to_end(key)
+        return table.get(d, ())
+
+    @staticmethod
+    def _build(
+        country: str, subdiv: str | None, language: str, year: int
+    ) -> Mapping[date, tuple[str, ...]]:
+        found = holidays.country_holidays(country, subdiv=subdiv, language=language, years=year)
+        return {day: tuple(found.get_list(day)) for day in list(found) if day.year == year}
+
+
 class WorkCalendar:
     """Which dates are working days for one unit.
 
-    The ``holidays`` lookup object is kept per instance: it fills itself year by year on
-    first use, so repeated queries for the same year are cheap and nothing is shared between
-    units with different settings.
+    Holidays come from ``holiday_book``: the application's shared one, or else a book of its
+    own (the same days, built again for this calendar).
     """
 
     def __init__(
@@ -59,6 +104,7 @@ class WorkCalendar:
         *,
         subdiv: str | None = None,
         language: str = DEFAULT_HOLIDAY_LANGUAGE,
+        holiday_book: HolidayBook | None = None,
     ) -> None:
         weekdays = frozenset(working_weekdays)
         bad = sorted((d for d in weekdays if not (isinstance(d, int) and 0 <= d <= 6)), key=repr)
@@ -76,7 +122,7 @@ class WorkCalendar:
         self.country = country
         self.subdiv = subdiv
         self.language = language
-        self._holidays = holidays.country_holidays(country, subdiv=subdiv, language=language)
+        self._book = holiday_book or HolidayBook()
 
     def __repr__(self) -> str:
         return (
@@ -88,7 +134,7 @@ class WorkCalendar:
 
     def holiday_name(self, d: date) -> str | None:
         """The public holiday's name(s) on ``d`` (joined by "; "), or None."""
-        names = self._holidays.get_list(d)
+        names = self._book.names(d, self.country, self.subdiv, self.language)
         return "; ".join(names) if names else None
 
     def reason(self, d: date) -> str | None:

@@ -19,6 +19,7 @@ from bot.core.errors import Denied, InvalidInput
 from bot.services import access, audit
 from bot.services.access import Actor
 from bot.services.attendance import roster as roster_rules
+from bot.services.attendance.calendar import HolidayBook
 from bot.services.attendance.checkin import CheckinDecision, CheckinStatus, decide_checkin
 from bot.services.attendance.health import HealthAssessment
 from bot.services.attendance.modes import Mode
@@ -34,7 +35,9 @@ from bot.services.attendance.unitconfig import (
     WORKING_DAYS_KEY,
     RotationConfig,
     UnitValues,
+    calendar_of,
     rotation_config,
+    timezone_of,
     unit_rules,
 )
 from bot.services.org import directory
@@ -55,7 +58,7 @@ def unit_values(unit: Unit) -> UnitValues:
 
 def local_day(unit: Unit, now: datetime) -> date:
     """The unit's calendar date at ``now`` (its own time zone, not the server's)."""
-    return now.astimezone(unit_rules(unit_values(unit)).tz).date()
+    return now.astimezone(timezone_of(unit.timezone)).date()
 
 
 def domain_person(person: Person) -> roster_rules.Person:
@@ -125,11 +128,14 @@ class UnitDay:
         return team.name if team else None
 
 
-async def load_unit_day(session: AsyncSession, unit: Unit, day: date) -> UnitDay:
+async def load_unit_day(
+    session: AsyncSession, unit: Unit, day: date, holiday_book: HolidayBook | None = None
+) -> UnitDay:
+    """The unit's day; ``holiday_book`` is the application's (holidays built once)."""
     people = await repo.unit_people(session, unit.id)
     rows = await repo.rows_of_day(session, unit.id, day)
     values = unit_values(unit)
-    calendar = unit_rules(values).calendar
+    calendar = calendar_of(values.working_days, values.settings, holiday_book)
     following = calendar.next_working_day(day)
     plan_rows = await repo.plans_for(session, unit.id, (day, following))
     member_ids = {p.id for p in people}
@@ -144,6 +150,7 @@ async def load_unit_day(session: AsyncSession, unit: Unit, day: date) -> UnitDay
         values,
         team_of={str(p.id): p.team for p in people},
         plans={d: {str(pid): m for pid, m in ps.items()} for d, ps in plans.items()},
+        calendar=calendar,
     )
     return UnitDay(
         unit=unit,
@@ -197,6 +204,7 @@ async def check_in(
     confirmed_non_working: bool = False,
     health: HealthAssessment | None = None,
     exception_by: int | None = None,
+    holiday_book: HolidayBook | None = None,
 ) -> CheckinOutcome:
     """Decide and store one check-in of ``person_id``, race-safe against the unit's others.
 
@@ -215,6 +223,7 @@ async def check_in(
         confirmed_non_working=confirmed_non_working,
         health=health,
         exception_by=exception_by,
+        holiday_book=holiday_book,
     )
 
 
@@ -229,8 +238,9 @@ async def _check_in_locked(
     confirmed_non_working: bool,
     health: HealthAssessment | None,
     exception_by: int | None,
+    holiday_book: HolidayBook | None,
 ) -> CheckinOutcome:
-    state = await load_unit_day(session, unit, day)
+    state = await load_unit_day(session, unit, day, holiday_book)
     if exception_by is None:
         # A leader's earlier exception for the day still holds if the person comes back
         # to Office after switching away.
@@ -334,6 +344,7 @@ async def grant_exception(
     day: date,
     now: datetime,
     health: HealthAssessment | None,
+    holiday_book: HolidayBook | None = None,
 ) -> GrantOutcome:
     """A leader lets ``person_id`` into the office over the quota on ``day``; audited.
 
@@ -373,6 +384,7 @@ async def grant_exception(
         confirmed_non_working=True,
         health=health,
         exception_by=exception.granted_by or 0,
+        holiday_book=holiday_book,
     )
     return GrantOutcome(created, outcome)
 
@@ -416,8 +428,10 @@ class RosterView:
     checkin_by: str
 
 
-async def roster_of(session: AsyncSession, unit: Unit, day: date) -> RosterView:
-    state = await load_unit_day(session, unit, day)
+async def roster_of(
+    session: AsyncSession, unit: Unit, day: date, holiday_book: HolidayBook | None = None
+) -> RosterView:
+    state = await load_unit_day(session, unit, day, holiday_book)
     roster = build_roster(day, state.domain_people, state.checkins, state.rules)
     return RosterView(
         roster=roster,

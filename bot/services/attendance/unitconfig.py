@@ -26,7 +26,7 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.services.attendance.calendar import WorkCalendar, weekdays_from_iso
+from bot.services.attendance.calendar import HolidayBook, WorkCalendar, weekdays_from_iso
 from bot.services.attendance.lateness import parse_clock_time
 from bot.services.attendance.modes import Mode
 from bot.services.attendance.quota import Quota
@@ -103,7 +103,11 @@ def quota_of(value: float | None, settings: Mapping[str, Any] | None) -> Quota |
     return Fraction(value).limit_denominator(10**6)
 
 
-def calendar_of(working_days: str, settings: Mapping[str, Any] | None) -> WorkCalendar:
+def calendar_of(
+    working_days: str,
+    settings: Mapping[str, Any] | None,
+    holiday_book: HolidayBook | None = None,
+) -> WorkCalendar:
     settings = settings or {}
     try:
         weekdays = weekdays_from_iso(working_days or "12345")
@@ -113,7 +117,7 @@ def calendar_of(working_days: str, settings: Mapping[str, Any] | None) -> WorkCa
     extra = set(_dates(settings.get(WORKING_DAYS_KEY)))
     # A date in both lists is a mistake the calendar refuses; the working day wins here so
     # that nobody's check-in is blocked by it (the settings command prevents it anyway).
-    return WorkCalendar(weekdays, off - extra, extra)
+    return WorkCalendar(weekdays, off - extra, extra, holiday_book=holiday_book)
 
 
 def rotation_config(settings: Mapping[str, Any] | None) -> RotationConfig | None:
@@ -167,8 +171,10 @@ def unit_rules(
     *,
     team_of: Mapping[str, str | None] | None = None,
     plans: Mapping[date, Mapping[str, Mode]] | None = None,
+    calendar: WorkCalendar | None = None,
 ) -> UnitRules:
-    calendar = calendar_of(unit.working_days, unit.settings)
+    """The unit's rules; ``calendar`` when the caller has already built the unit's calendar."""
+    calendar = calendar or calendar_of(unit.working_days, unit.settings)
     rotation = rotation_of(rotation_config(unit.settings), team_of or {}, plans or {}, calendar)
     return UnitRules(
         unit=unit.id,
