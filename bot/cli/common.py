@@ -32,3 +32,11 @@ async def read_input_file(path: Path) -> bytes:
         return await asyncio.to_thread(path.read_bytes)
     except OSError as exc:
         raise CommandError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def write_output_file(path: Path, data: bytes) -> None:
+    """Write `data`; a file that cannot be written ends the command with the reason."""
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CommandError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -12,7 +12,7 @@ import asyncio
 from datetime import date
 from pathlib import Path
 
-from bot.cli.common import CommandError
+from bot.cli.common import CommandError, write_output_file
 from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.core.i18n import LANGUAGES, Translator
@@ -89,14 +89,16 @@ def _evaluation(args: argparse.Namespace) -> int:
     def label(key: str) -> str:
         return translator.gettext(args.lang, key)
 
-    written = [out]
     if out.suffix.lower() == ".xlsx":
-        out.write_bytes(export.build_xlsx(metrics, label, generated_at=metrics.now))
+        files = {out: export.build_xlsx(metrics, label, generated_at=metrics.now)}
     else:
-        out.write_bytes(export.build_csv(metrics, label))
-        units_file = out.with_name(f"{out.stem}-units.csv")
-        units_file.write_bytes(export.build_units_csv(metrics, label))
-        written.append(units_file)
+        files = {
+            out: export.build_csv(metrics, label),
+            out.with_name(f"{out.stem}-units.csv"): export.build_units_csv(metrics, label),
+        }
+    for path, data in files.items():
+        write_output_file(path, data)
+    written = list(files)
     names = ", ".join(str(p) for p in written)
     print(f"wrote {names}: {len(metrics.people)} people in {len(metrics.units)} unit(s)")
     return 0

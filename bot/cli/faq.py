@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.cli.common import CommandError, parse_moment, read_input_file
+from bot.cli.common import CommandError, parse_moment, read_input_file, write_output_file
 from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.services import audit
@@ -149,7 +149,7 @@ async def _export(args: argparse.Namespace) -> int:
         await database.dispose()
     content = dump_catalogue(stored.catalogue, fmt)
     if args.out:
-        await asyncio.to_thread(Path(args.out).write_bytes, content)
+        write_output_file(Path(args.out), content)
         print(
             f"wrote {args.out}: {len(stored.catalogue.procedures)} procedures, "
             f"{len(stored.catalogue.topics)} topics (catalogue version {stored.version_id})",

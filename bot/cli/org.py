@@ -7,14 +7,13 @@ every one of them (one per line, with its line or row) and exits 1 having change
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
-from bot.cli.common import CommandError, parse_moment, read_input_file
+from bot.cli.common import CommandError, parse_moment, read_input_file, write_output_file
 from bot.clock import SystemClock
 from bot.config import load_settings
 from bot.services import audit
@@ -143,10 +142,7 @@ async def _export(args: argparse.Namespace) -> int:
     finally:
         await database.dispose()
     if args.out:
-        try:
-            await asyncio.to_thread(Path(args.out).write_bytes, data)
-        except OSError as exc:
-            raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        write_output_file(Path(args.out), data)
         print(f"wrote {args.out} ({fmt})", file=sys.stderr)
     else:
         sys.stdout.write(data.decode("utf-8-sig"))

@@ -161,6 +161,9 @@ def test_catalog_import_export_and_the_unanswered_list(
     assert exported.catalogue == source
     assert cli.main(["catalog", "export", "--format", "csv", "--out", str(tmp_path / "c.csv")]) == 0
     assert parse_catalogue((tmp_path / "c.csv").read_bytes(), "csv").catalogue == source
+    nowhere = tmp_path / "missing-folder" / "c.yaml"
+    assert cli.main(["catalog", "export", "--out", str(nowhere)]) == 1
+    assert f"cannot write {nowhere}: " in capsys.readouterr().err.splitlines()[-1]
 
     # The learning loop's list.
     async def log(session):  # type: ignore[no-untyped-def]

@@ -170,3 +170,14 @@ def test_audit_refuses_a_malformed_date(congvu: Path, capsys: pytest.CaptureFixt
         bot.cli.main(["audit", "--since", "yesterday"])
     assert exited.value.code == 2
     assert "expected YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_an_export_that_cannot_be_written_says_why_in_one_line(
+    congvu: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert bot.cli.main(["org", "import", write(tmp_path, "org.yaml", sample_yaml())]) == 0
+    capsys.readouterr()
+    target = tmp_path / "missing-folder" / "org.yaml"
+    assert bot.cli.main(["org", "export", "--out", str(target)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert f"cannot write {target}: " in err and "\n" not in err

@@ -298,3 +298,15 @@ def test_parse_org_never_raises_on_garbage() -> None:
         for fmt in ("yaml", "csv", "xlsx"):
             result = parse_org(data, fmt)  # type: ignore[arg-type]
             assert isinstance(result, list) and result, (data[:8], fmt)
+
+
+@pytest.mark.parametrize("zalo", ["-8800112233", "88001-12233", "８８００"])
+def test_zalo_ids_are_ascii_digits_only(zalo: str) -> None:
+    person = (
+        "units:\n  - code: vp\n    name: V\n    people:\n"
+        f'      - {{name: An, role: leader, zalo: "{zalo}"}}\n'
+    )
+    group = f'units:\n  - code: vp\n    name: V\n    group: {{zalo: "{zalo}"}}\n'
+    for data, needle in ((person, "Zalo user id"), (group, "Zalo chat id")):
+        messages = [str(e) for e in parse_errors(data.encode(), "yaml")]
+        assert any(f"is not a {needle} (digits only)" in m for m in messages), messages

@@ -141,8 +141,8 @@ class _Invalid(ValueError):
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
 _USERNAME = re.compile(r"^[a-z][a-z0-9_]{3,31}$", re.IGNORECASE)
 _HHMM = re.compile(r"^(\d{1,2})\s*[:hH.]\s*(\d{2})?$")
-_DIGITS = re.compile(r"^\d{1,20}$")
-_CHAT_ID = re.compile(r"^-?\d{1,20}$")
+_DIGITS = re.compile(r"^[0-9]{1,20}$")
+_CHAT_ID = re.compile(r"^-?[0-9]{1,20}$")
 
 _ROLE_WORDS: dict[str, Role] = {
     "leader": Role.LEADER,
@@ -237,7 +237,7 @@ def _zalo_chat_id(value: object) -> str:
     if isinstance(value, bool | float):
         raise _Invalid(f"expected digits, got {_describe(value)} (put it in quotes)")
     text = str(value).strip()
-    if not _CHAT_ID.match(text):
+    if not _DIGITS.match(text):
         raise _Invalid(f"{text!r} is not a Zalo chat id (digits only)")
     return text
 
