@@ -10,13 +10,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING
 
 from bot.services.reports.metrics import DayMetrics
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 OFFICE_COLOR = "#1f77b4"
 OVER_COLOR = "#d62728"
@@ -49,6 +49,11 @@ class Chart:
 
 
 def _figure() -> tuple[Figure, Axes]:
+    # Imported on first use: matplotlib takes about a second to import, which every start of
+    # the bot (and every restart of a sending process) would otherwise pay for a weekly chart.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(7.5, 4.0), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     return figure, figure.add_subplot()
@@ -134,6 +139,8 @@ def _finish(
     *,
     floor: float = 0,
 ) -> None:
+    from matplotlib.ticker import MaxNLocator
+
     axes.set_title(title)
     axes.set_ylabel(y_label)
     axes.set_xticks(x, _labels(days))
