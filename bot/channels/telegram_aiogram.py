@@ -49,6 +49,7 @@ from bot.delivery.errors import (
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "callback_query"]
+MAX_CONNECTIONS = 100  # the most Telegram allows
 
 
 def _markup(message: OutMessage) -> InlineKeyboardMarkup | None:
@@ -247,8 +248,13 @@ class AiogramRuntime:
         await site.start()
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         url = public_url or f"http://{host}:{bound}{path}"
+        # Answered after handling, a webhook request is open while its update is handled:
+        # Telegram's max_connections (default 40) caps the updates in flight, so take the most.
         await self.bot.set_webhook(
-            url, secret_token=secret or None, allowed_updates=ALLOWED_UPDATES
+            url,
+            secret_token=secret or None,
+            allowed_updates=ALLOWED_UPDATES,
+            max_connections=MAX_CONNECTIONS,
         )
         return int(bound)
 

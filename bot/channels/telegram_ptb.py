@@ -43,6 +43,7 @@ from bot.delivery import errors
 log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "callback_query"]
+MAX_CONNECTIONS = 100  # the most Telegram allows
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -285,6 +286,7 @@ class PtbRuntime:
             public_url or f"http://{host}:{bound}{path}",
             secret_token=secret or None,
             allowed_updates=ALLOWED_UPDATES,
+            max_connections=MAX_CONNECTIONS,  # see the aiogram runtime
         )
         return bound
 
