@@ -91,7 +91,7 @@ def plan_faults(n: int, rng: random.Random, mix: FaultMix, timeout: float) -> li
 
 
 async def run_worker(args: argparse.Namespace) -> None:
-    from bot.channels.telegram_aiogram import AiogramMessenger, make_bot
+    from bot.channels.telegram_aiogram_messenger import AiogramMessenger, make_bot
     from bot.clock import SystemClock
     from bot.delivery.limits import make_limiter
     from bot.delivery.outbox import OutboxWorker

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.channels.telegram_aiogram import AiogramMessenger, make_bot
+from bot.channels.telegram_aiogram_messenger import AiogramMessenger, make_bot
 from bot.channels.telegram_ptb import PtbRuntime
 from bot.core.events import ChatKind, ChatRef, OutMessage
 from bot.delivery import errors
