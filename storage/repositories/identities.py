@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
-from storage.models import Identity, Person
+from storage.models import Identity
 
 
 async def touch_identity(
@@ -23,11 +23,12 @@ async def touch_identity(
     """The identity for this channel user, created on first contact.
 
     An imported username without an id is bound here, the first time that person writes.
+    The person comes in the same statement (a join): this runs at every actor cache miss.
     """
     identity = await session.scalar(
         select(Identity)
         .where(Identity.channel == channel, Identity.user_id == user_id)
-        .options(selectinload(Identity.person).selectinload(Person.unit))
+        .options(joinedload(Identity.person))
     )
     if identity is None and username:
         pending = await session.scalar(
@@ -37,7 +38,7 @@ async def touch_identity(
                 func.lower(Identity.username) == username.lower(),
                 Identity.user_id.is_(None),
             )
-            .options(selectinload(Identity.person).selectinload(Person.unit))
+            .options(joinedload(Identity.person))
         )
         if pending is not None:
             pending.user_id = user_id
