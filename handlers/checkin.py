@@ -17,7 +17,6 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-import holidays
 from babel.dates import format_date
 
 from bot.core.callbacks import CallbackData
@@ -26,6 +25,7 @@ from bot.core.events import Button, Keyboard, OutMessage
 from bot.core.router import PRIVATE, Router
 from bot.services.access import Permission
 from bot.services.attendance import service
+from bot.services.attendance.calendar import HolidayBook
 from bot.services.attendance.checkin import CheckinStatus
 from bot.services.attendance.health import (
     HealthAssessment,
@@ -129,15 +129,13 @@ def local_time(at: datetime, unit: Unit) -> str:
     return at.astimezone(timezone_of(unit.timezone)).strftime("%H:%M")
 
 
-def reason_text(t: Any, lang: str, reason: str | None, day: date) -> str:
-    """Why a day is not a working day, in the reader's language."""
+def reason_text(t: Any, lang: str, reason: str | None, day: date, book: HolidayBook) -> str:
+    """Why a day is not a working day, in the reader's language (holidays from ``book``)."""
     if reason is None:
         return ""
     if reason.startswith("holiday:"):
         # The domain names holidays in English; show the official name in the reader's one.
-        names = holidays.country_holidays(
-            "VN", years=day.year, language="vi" if lang == "vi" else "en_US"
-        ).get_list(day)
+        names = book.names(day, language="vi" if lang == "vi" else "en_US")
         name = "; ".join(names) if names else reason.partition(":")[2]
         return str(t("checkin.reason.holiday", name=html.escape(name)))
     if reason == "weekend":
@@ -199,7 +197,10 @@ async def card(ctx: Ctx, person: Person, unit: Unit, day: date) -> tuple[str, Ke
     reason = state.rules.calendar.reason(day)
     if reason is not None:
         lines.append(
-            ctx.t("checkin.card.non_working", reason=reason_text(ctx.t, lang, reason, day))
+            ctx.t(
+                "checkin.card.non_working",
+                reason=reason_text(ctx.t, lang, reason, day, ctx.app.holidays),
+            )
         )
     expected = state.expected(person.id)
     if expected is not None:
@@ -318,7 +319,7 @@ async def apply(
         text = ctx.t(
             "checkin.confirm_non_working",
             day=day_text(day, ctx.lang),
-            reason=reason_text(ctx.t, ctx.lang, decision.non_working_reason, day),
+            reason=reason_text(ctx.t, ctx.lang, decision.non_working_reason, day, ctx.app.holidays),
             mode=mode_label(ctx.t, mode),
         )
         buttons = button_rows(

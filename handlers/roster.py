@@ -119,7 +119,9 @@ def render_roster(ctx: Ctx, view: service.RosterView, lang: str, *, named: bool)
         lines.append(
             t(
                 "roster.non_working",
-                reason=reason_text(t, lang, roster.non_working_reason, roster.day),
+                reason=reason_text(
+                    t, lang, roster.non_working_reason, roster.day, ctx.app.holidays
+                ),
             )
         )
     lines.append(
@@ -585,7 +587,9 @@ async def render_rotation(ctx: Ctx, unit: Unit, day: date) -> str:
         lines.append(
             ctx.t(
                 "roster.non_working",
-                reason=reason_text(ctx.t, ctx.lang, state.rules.calendar.reason(day), day),
+                reason=reason_text(
+                    ctx.t, ctx.lang, state.rules.calendar.reason(day), day, ctx.app.holidays
+                ),
             )
         )
     lines.append(ctx.t("rotation.capacity", capacity=state.capacity(), headcount=len(state.people)))
