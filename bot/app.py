@@ -8,6 +8,7 @@ from typing import Literal
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core.app_context import AppContext
+from bot.core.chatlocks import make_chat_locks
 from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import Translator
 from bot.core.router import Router
@@ -30,6 +31,7 @@ class Application:
 
     async def close(self) -> None:
         await self.app.delivery.aclose()
+        await self.core.locks.aclose()
         await self.app.db.dispose()
 
 
@@ -60,7 +62,7 @@ async def build_application(
     )
     if delivery.observe is None:
         delivery.observe = app.metrics.observe_delivery
-    core = Dispatcher(app, root_router())
+    core = Dispatcher(app, root_router(), make_chat_locks(settings.redis_url))
     app.provide(core.routes)
     for setup in FEATURE_SETUPS:
         await setup(app)

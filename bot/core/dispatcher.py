@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.actors import Profile
 from bot.core.app_context import AppContext
 from bot.core.callbacks import BadCallback
+from bot.core.chatlocks import ChatLocks, LocalChatLocks
 from bot.core.context import Ctx, Flow, SessionSource
 from bot.core.errors import UserFacingError
 from bot.core.events import CallbackAnswer, ChatKind, Incoming, Outcome, OutMessage
@@ -37,32 +35,12 @@ class DispatchStats:
     failures: int = 0
 
 
-class ChatLocks:
-    """One lock per chat so a person's updates are handled in order, others in parallel."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class Dispatcher:
-    def __init__(self, app: AppContext, root: Router) -> None:
+    def __init__(self, app: AppContext, root: Router, locks: ChatLocks | None = None) -> None:
         self.app = app
         self.routes = RouteTable.build(root)
-        self.locks = ChatLocks()
+        # Several instances share Redis locks (bot.core.chatlocks); one process needs none.
+        self.locks = locks or LocalChatLocks()
         self.journal = UpdateJournal(app.db, app.clock)
         self.stats = DispatchStats()
 

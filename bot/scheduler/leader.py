@@ -17,6 +17,8 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.redis_scripts import RELEASE_IF_OWNER, RENEW_IF_OWNER
+
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x636F6E67  # "cong"
 REDIS_KEY = "congvu:scheduler:leader"
@@ -90,15 +92,6 @@ class RedisLeadership:
     TTL instead of several tick intervals.
     """
 
-    _RENEW = (
-        "if redis.call('get', KEYS[1]) == ARGV[1] then "
-        "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
-    )
-    _RELEASE = (
-        "if redis.call('get', KEYS[1]) == ARGV[1] then "
-        "return redis.call('del', KEYS[1]) else return 0 end"
-    )
-
     def __init__(self, url: str, ttl_ms: int = 15_000) -> None:
         from redis.asyncio import Redis
 
@@ -110,7 +103,7 @@ class RedisLeadership:
         self._heartbeat: asyncio.Task[None] | None = None
 
     async def _renew(self) -> bool:
-        renewed = await self.redis.eval(self._RENEW, 1, REDIS_KEY, self.token, self.ttl_ms)  # type: ignore[misc]
+        renewed = await self.redis.eval(RENEW_IF_OWNER, 1, REDIS_KEY, self.token, self.ttl_ms)  # type: ignore[misc]
         return bool(renewed)
 
     async def hold(self) -> bool:
@@ -147,6 +140,6 @@ class RedisLeadership:
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
         try:
-            await self.redis.eval(self._RELEASE, 1, REDIS_KEY, self.token)  # type: ignore[misc]
+            await self.redis.eval(RELEASE_IF_OWNER, 1, REDIS_KEY, self.token)  # type: ignore[misc]
         finally:
             await self.redis.aclose()

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from bot.core.chatlocks import LocalChatLocks, RedisChatLocks, make_chat_locks
 from bot.core.events import ChatRef
 from bot.delivery.limits import (
     ChannelLimits,
@@ -187,3 +188,86 @@ async def test_a_sender_held_by_its_own_chat_does_not_hold_the_line(redis_url: s
         stuck.cancel()
     finally:
         await limiter.aclose()
+
+
+# -- chat locks across instances ------------------------------------------------------------
+
+
+def chat_locks(redis_url: str, ttl: float = 15.0) -> RedisChatLocks:
+    return RedisChatLocks(Redis.from_url(redis_url), ttl=ttl)
+
+
+async def test_two_instances_take_turns_on_one_chat(redis_url: str) -> None:
+    # A message and a button press of one person, pushed to two instances at once.
+    first, second = chat_locks(redis_url), chat_locks(redis_url)
+    events: list[str] = []
+
+    async def handle(locks: RedisChatLocks, name: str, work: float, chat: str = "42") -> None:
+        async with locks.hold(f"telegram:{chat}"):
+            events.append(f"{name} starts")
+            await asyncio.sleep(work)
+            events.append(f"{name} ends")
+
+    try:
+        slow = asyncio.create_task(handle(first, "message", 0.3))
+        await asyncio.sleep(0.05)
+        await asyncio.gather(slow, handle(second, "press", 0.0), handle(second, "other", 0.0))
+        assert events[:2] == ["message starts", "message ends"]
+        assert sorted(events[2:]) == ["other ends", "other starts", "press ends", "press starts"]
+        # Other chats are not held back by it.
+        async with first.hold("telegram:42"):
+            await asyncio.wait_for(handle(second, "elsewhere", 0.0, chat="43"), 0.5)
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_a_chat_lock_of_a_dead_instance_lapses_and_a_live_one_is_renewed(
+    redis_url: str,
+) -> None:
+    redis = Redis.from_url(redis_url)
+    locks = chat_locks(redis_url, ttl=0.3)
+    try:
+        # An instance died holding the chat: its key lapses after the TTL.
+        await redis.set("congvu:chat:telegram:7", "dead-instance", px=300)
+        started = asyncio.get_running_loop().time()
+        async with locks.hold("telegram:7"):
+            waited = asyncio.get_running_loop().time() - started
+        assert 0.2 < waited < 1.5
+        # A live holder renews: another instance cannot take the chat after one TTL.
+        other = chat_locks(redis_url, ttl=0.3)
+        try:
+            async with locks.hold("telegram:8"):
+                await asyncio.sleep(1.0)  # more than three TTLs
+                assert not await redis.set("congvu:chat:telegram:8", "thief", nx=True, px=300)
+            assert await redis.get("congvu:chat:telegram:8") is None  # released on exit
+        finally:
+            await other.aclose()
+    finally:
+        await locks.aclose()
+        await redis.aclose()
+
+
+async def test_chat_locks_keep_working_in_this_process_when_redis_is_away(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    locks = RedisChatLocks(Redis.from_url("redis://127.0.0.1:1/0"))  # nothing listens there
+    order: list[int] = []
+
+    async def handle(n: int) -> None:
+        async with locks.hold("telegram:1"):
+            order.append(n)
+            await asyncio.sleep(0.01)
+            order.append(n)
+
+    try:
+        await asyncio.gather(*(handle(n) for n in range(3)))
+        assert order == [0, 0, 1, 1, 2, 2]  # still one at a time, in arrival order
+        assert "ordering per process only" in caplog.text
+    finally:
+        await locks.aclose()
+
+
+def test_chat_locks_are_shared_only_when_redis_is_configured() -> None:
+    assert isinstance(make_chat_locks(""), LocalChatLocks)
+    assert isinstance(make_chat_locks("redis://127.0.0.1:6379/0"), RedisChatLocks)
