@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from bot.core.errors import Denied, InvalidInput
 from bot.services import access, audit
@@ -163,7 +164,12 @@ async def load_unit_day(
 
 
 async def person_and_unit(session: AsyncSession, person_id: int | None) -> tuple[Person, Unit]:
-    person = await session.get(Person, person_id) if person_id is not None else None
+    # The unit in the same statement (a join): the get() below then finds it in the session.
+    person = (
+        await session.get(Person, person_id, options=[joinedload(Person.unit)])
+        if person_id is not None
+        else None
+    )
     if person is None or person.unit_id is None:
         raise InvalidInput("checkin.no_unit")
     unit = await session.get(Unit, person.unit_id)
