@@ -247,9 +247,10 @@ async def _check_in_locked(
     holiday_book: HolidayBook | None,
 ) -> CheckinOutcome:
     state = await load_unit_day(session, unit, day, holiday_book)
-    if exception_by is None:
+    if exception_by is None and mode is Mode.OFFICE:
         # A leader's earlier exception for the day still holds if the person comes back
-        # to Office after switching away.
+        # to Office after switching away. Only the office has a quota to be let past, so
+        # other modes do not look it up (decide_checkin reads it for the office only).
         granted = await repo.exception_for(session, person.id, day)
         if granted is not None:
             exception_by = granted.granted_by or 0
