@@ -1,6 +1,7 @@
 """FAQ matching quality: top-1 accuracy in scope, correct refusals out of scope.
 
-    python benchmarks/faq_quality.py [--split holdout|tune|all] [--errors] [--file PATH]
+    python benchmarks/faq_quality.py [--split holdout|tune|all] [--origin O] [--by FIELD]
+                                     [--errors] [--file PATH]
 
 Prints JSON. Thresholds, aliases and rules are tuned on the ``tune`` split only; the
 ``holdout`` questions were written and committed before the changes they measure, and are
@@ -69,7 +70,13 @@ def evaluate(
             ok = ok and acc_good
         if not ok:
             errors.append(
-                {"q": row["q"], "expect": expect, "got": record["id"], "score": record["score"]}
+                {
+                    "q": row["q"],
+                    "expect": expect,
+                    "got": record["id"],
+                    "score": record["score"],
+                    **({"origin": row["origin"]} if "origin" in row else {}),
+                }
             )
     stats = {
         "in_scope": in_total,
@@ -86,6 +93,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="holdout", choices=["holdout", "tune", "all"])
     parser.add_argument("--errors", action="store_true", help="list the misses")
+    parser.add_argument("--by", help="also report figures per value of this field (origin, batch)")
+    parser.add_argument(
+        "--origin", action="append", help="only rows of this origin (repeatable), e.g. holdout-v8"
+    )
     parser.add_argument(
         "--file", type=Path, help="a labelled JSONL outside the repository (all rows count)"
     )
@@ -99,7 +110,22 @@ def main() -> None:
         labelled = read_jsonl(LABELLED)
         rows = [r for r in labelled if args.split == "all" or r.get("split") == args.split]
         report = {"split": args.split}
+        if args.origin:
+            rows = [r for r in rows if r.get("origin") in args.origin]
+            report["origin"] = args.origin
     report["labelled"], errors = evaluate(matcher, policy, rows)
+    if args.by:
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(str(row.get(args.by)), []).append(row)
+        report["by_" + args.by] = {
+            key: {
+                k: v
+                for k, v in evaluate(matcher, policy, group)[0].items()
+                if not k.startswith("accepted")
+            }
+            for key, group in sorted(groups.items())
+        }
     dev = next((p for p in DEV_CANDIDATES if p.exists()), None)
     if dev is not None:
         report["faq_dev"], dev_errors = evaluate(matcher, policy, read_jsonl(dev))
