@@ -164,3 +164,34 @@ def test_off_topic_phrases_never_override_an_abbreviation() -> None:
 )
 def test_word_senses(text: str, expected: str) -> None:
     assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("xn tthn", "xac nhan tinh trang hon nhan"),
+        ("xn covid", "xetnghiem covid"),
+        ("công chứng hđ vay tiền", "congchung hop dong vay tien"),
+        ("KT3", "tam tru"),
+        ("đk hkd", "dang ky ho kinh doanh"),
+        # foreign countries after a word that introduces one; not "người anh", "tư pháp"
+        ("con sinh ra ở Nhật", "con sinh nuocngoai"),
+        ("lấy chồng Hàn Quốc", "lay chong nuocngoai"),
+        ("người anh trai", "nguoi trai"),
+        ("lý lịch tư pháp", "ly lich tu phap"),
+        # damage: a paper is re-issued, a belonging is repaired (off topic)
+        ("cccd bị gãy", "cancuoc cong dan bi hong lamlai"),
+        ("xe máy bị hỏng", "xe may bi hongdo"),
+        ("cccd sai ngày sinh", "cancuoc cong dan sai lamlai ngay sinh"),
+        # "mùa" is not buying
+        ("đăng ký kết hôn mùa này", "dang ky ket hon"),
+        # English: function words dropped, no Telex repair, plurals singular
+        ("When can I pick up my documents?", "pick document"),
+        ("How do I register my child's birth?", "register child birth"),
+        ("thẻ căn cước", "cancuoc"),
+        # errands with a document
+        ("giá nhà có sổ hồng", "giaca nha giay chung nhan quyen su dung dat"),
+    ],
+)
+def test_round5_normalisation(text: str, expected: str) -> None:
+    assert normalize(text) == expected

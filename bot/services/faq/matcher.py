@@ -47,6 +47,7 @@ from bot.services.faq.catalogue import Catalogue, Entry, Procedure, Topic
 from bot.services.faq.normalize import (
     CONTRAST_WORDS,
     COURTESY_TAIL,
+    ERRAND_WORDS,
     FILLER_WORDS,
     GENERIC_WORDS,
     MODIFIER_WORDS,
@@ -111,6 +112,18 @@ class MatcherConfig:
     # unless one of its phrases is named ("làm khai sinh ở bệnh viện" is still khai sinh).
     offtopic_penalty: float = 0.25
     offtopic_words: frozenset[str] = OFF_TOPIC_WORDS
+    # Errands done with a document ("giá nhà có sổ hồng", "cập nhật căn cước cho sim"):
+    # off-topic words that count even when a whole alias is named.
+    errand_words: frozenset[str] = ERRAND_WORDS
+    errand_penalty: float = 0.4  # per errand word, instead of offtopic_penalty
+    # Strongest evidence: a distinctive phrase (an alias or its core weighing at least
+    # evidence_weight of the rarest word's IDF) named in the question gives its entry
+    # at least this support, however many story words surround it ("bé nhà em sinh ở
+    # bv tỉnh giờ về xã khai sinh đc ko"); contrast, off-topic and errand penalties
+    # still apply to it. Just above min_score and below confident_score: the citizen
+    # is offered the entry as a choice, not told the answer. 0 disables it.
+    evidence_floor: float = 64.0
+    evidence_weight: float = 0.8
     # Weight of a word the catalogue never uses, as a share of the rarest word's IDF
     # (off-topic words always weigh the full IDF): names of places and hospitals and
     # the details of a story ("sinh ở bệnh viện Từ Dũ") are not a sign of another topic.
@@ -352,10 +365,17 @@ class Matcher:
         cfg = self.config
         head = max(1, cfg.rerank_top)
         supported: list[_Scored] = []
+        phrases: dict[int, frozenset[str]] = {}
         for s in ranked[:head]:
-            support, named, at = self._support(view, s.index, s.score)
+            support, named, at, words = self._support(view, s.index, s.score)
             supported.append(_Scored(s.index, s.score, s.tie, support, named, at))
+            phrases[s.index] = words
         supported.sort(key=lambda s: s.support, reverse=True)  # stable: rank order on ties
+        variant = self._variant(view, supported[0], phrases.get(supported[0].index), ranked)
+        tail = ranked[head:]
+        if variant is not None:
+            supported = [variant] + [s for s in supported if s.index != variant.index]
+            tail = [s for s in tail if s.index != variant.index]
         # Two entries both named and about as well supported: the one named first is the
         # subject ("nhận cha con khi chưa đăng ký kết hôn" is about nhận cha con).
         if len(supported) > 1:
@@ -383,7 +403,38 @@ class Matcher:
                 supported.insert(
                     0, _Scored(named.index, named.score, named.tie, lifted, True, named.position)
                 )
-        return supported + ranked[head:]
+        return supported + tail
+
+    def _variant(
+        self,
+        view: _QueryView,
+        top: _Scored,
+        words: frozenset[str] | None,
+        ranked: Sequence[_Scored],
+    ) -> _Scored | None:
+        """A variant of the named entry that explains what the question adds.
+
+        "khai sinh cho bé có bố là người nước ngoài" names "khai sinh", whose entry pays
+        for the contrast word "nước ngoài"; the entry that uses that phrase and the
+        contrast words (khai sinh có yếu tố nước ngoài) is what is asked, with the
+        support the phrase gave. Likewise a damaged card ("cccd bị gãy") is re-issued.
+        """
+        if not words or not top.named or not view.contrast:
+            return None
+        item = self._entries[top.index]
+        missing = view.contrast - item.vocabulary
+        if not missing:
+            return None
+        base = top.support / self._contrast(view, item)
+        best: _Scored | None = None
+        for s in ranked:
+            other = self._entries[s.index]
+            if s.index == top.index or not (words | missing) <= other.vocabulary:
+                continue
+            lifted = base * self._contrast(view, other)
+            if lifted > top.support and (best is None or lifted > best.support):
+                best = _Scored(s.index, s.score, s.tie, lifted, True, top.position)
+        return best
 
     def _candidates(self, query: Sequence[str]) -> list[int]:
         """Top entries by summed IDF of shared words (MaxScore-style early stop)."""
@@ -483,9 +534,22 @@ class Matcher:
         return (1.0 - self.config.contrast_penalty) ** missing if missing else 1.0
 
     def _offtopic(self, view: _QueryView, item: _IndexedEntry) -> float:
-        """1.0, or less for each off-topic word of the question the entry never uses."""
-        missing = len(view.offtopic - item.vocabulary) if view.offtopic else 0
-        return (1.0 - self.config.offtopic_penalty) ** missing if missing else 1.0
+        """1.0, or less for each off-topic word of the question the entry never uses
+        (errand words cost more, see _errand)."""
+        if not view.offtopic:
+            return 1.0
+        missing = view.offtopic - item.vocabulary
+        if not missing:
+            return 1.0
+        errands = len(missing & self.config.errand_words)
+        return (1.0 - self.config.offtopic_penalty) ** (len(missing) - errands) * (
+            1.0 - self.config.errand_penalty
+        ) ** errands
+
+    def _errand(self, view: _QueryView, item: _IndexedEntry) -> float:
+        """1.0, or less for each errand word of the question the entry never uses."""
+        missing = len((view.offtopic & self.config.errand_words) - item.vocabulary)
+        return (1.0 - self.config.errand_penalty) ** missing if missing else 1.0
 
     def _explained(self, view: _QueryView, item: _IndexedEntry) -> float:
         return sum(view.weights[t] for t in view.tokens & item.vocabulary) / view.total
@@ -542,7 +606,9 @@ class Matcher:
         scored.sort(key=lambda s: (s.score, s.tie), reverse=True)
         return scored
 
-    def _support(self, view: _QueryView, index: int, score: float) -> tuple[float, bool, int]:
+    def _support(
+        self, view: _QueryView, index: int, score: float
+    ) -> tuple[float, bool, int, frozenset[str]]:
         """How sure we are that the question is about this entry at all, whether one
         of its phrases is named in the question, and where the first one starts.
 
@@ -557,6 +623,8 @@ class Matcher:
         support = score
         named = False
         first = len(view.words)  # where the first named phrase starts
+        phrase_words: frozenset[str] = frozenset()  # the best named phrase
+        best_phrase = -1.0
         for alias in item.aliases:
             if len(alias.tokens) == 1 and alias.tokens <= view.tokens:
                 # A rare one-word name ("passport", "cmnd") names the entry too.
@@ -577,16 +645,29 @@ class Matcher:
             b2 = cfg.phrase_recall_beta**2 if whole else cfg.core_recall_beta**2
             f = (1 + b2) * precision / (b2 * precision + 1)
             fuzzy = fuzz.token_sort_ratio(view.normalized, alias.text) / 100.0
-            phrase = 100.0 * ((1 - fw) * f + fw * fuzzy) * self._contrast(view, item)
-            if not whole:
-                # Naming an object ("xe máy" of "đăng ký xe máy") does not make an
-                # errand ("sửa xe máy", "phạt nguội xe máy") a procedure; naming a whole
-                # alias ("khai sinh", "làm hộ chiếu") does.
-                phrase *= self._offtopic(view, item)
+            phrase = 100.0 * ((1 - fw) * f + fw * fuzzy)
+            words = alias.tokens if whole else frozenset(alias.core.split())  # type: ignore[union-attr]
+            phrase *= self._contrast(view, item)
+            # Naming an object ("xe máy" of "đăng ký xe máy") does not make an errand
+            # ("sửa xe máy", "phạt nguội xe máy") a procedure; naming a whole alias
+            # ("khai sinh", "làm hộ chiếu") does, unless the errand is done with the
+            # document ("giá nhà có sổ hồng").
+            phrase *= self._errand(view, item) if whole else self._offtopic(view, item)
+            if (
+                whole
+                and cfg.evidence_floor > 0
+                and not words <= MODIFIER_WORDS
+                and sum(self._idf[t] for t in words) >= cfg.evidence_weight * self._offtopic_idf
+            ):
+                # The floor is weak evidence: every penalty applies to it.
+                floor = cfg.evidence_floor * self._contrast(view, item)
+                phrase = max(phrase, floor * self._offtopic(view, item))
+            if phrase >= best_phrase:
+                best_phrase, phrase_words = phrase, words
             support = max(support, phrase)
             named = True
             first = min(first, at)
-        return support, named, first
+        return support, named, first, phrase_words
 
 
 @dataclass(frozen=True)

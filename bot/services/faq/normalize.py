@@ -29,6 +29,62 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+# Country names that are also everyday words once folded ("Nhật" ~ "nhất", "Đức" a
+# name, "Pháp" ~ "tư pháp" (so never after "từ"), "Mỹ" ~ "mỹ phẩm", "Anh" ~ a
+# brother) name another country only after a word that introduces one: born in, a
+# person of, a spouse of.
+_COUNTRY_WORDS: tuple[str, ...] = (
+    "nhat",
+    "han",
+    "duc",
+    "phap",
+    "my",
+    "uc",
+    "nga",
+    "lao",
+    "y",
+    "trung",
+    "thai",
+    "hong kong",
+    "dai loan",
+    "singapore",
+    "malaysia",
+    "campuchia",
+    "canada",
+    "anh",
+)
+# (the full names too, so that "chồng Hàn Quốc" is not read as "chồng Hàn" + "quốc")
+_COUNTRY_NAMES: tuple[str, ...] = ("han quoc", "trung quoc", "nhat ban", "thai lan", "hoa ky")
+_COUNTRY_BEFORE: tuple[str, ...] = (
+    "sinh o",
+    "sinh ra o",
+    "sinh ben",
+    "sinh tai",
+    "de o",
+    "de ben",
+    "quoc tich",
+    "viet kieu",
+    "kieu bao",
+    "nguoi",
+    "chong",
+    "vo",
+    "ben",
+    "o ben",
+    "song o",
+)
+_COUNTRY_CONTEXTS: dict[str, str] = {
+    f"{before} {country}": (
+        f"{before.split()[0]} nuocngoai"
+        if before.split()[0] in ("sinh", "chong", "vo", "de", "song")
+        else "nuocngoai"
+    )
+    for before in _COUNTRY_BEFORE
+    for country in (*_COUNTRY_WORDS, *_COUNTRY_NAMES)
+    # "người anh", "vợ anh", "chồng anh" are family; "từ Ý", "bên Ý" are too short
+    if not (country == "anh" and before.split()[0] not in ("quoc", "sinh", "song", "de"))
+    and not (country == "y" and before.split()[0] not in ("quoc", "sinh", "song", "de"))
+}
+
 # Stage 3: abbreviations and slang. Keys and values are already folded (no marks).
 # Multi-word keys are matched on token boundaries, longest first.
 ABBREVIATIONS: Mapping[str, str] = {
@@ -222,6 +278,132 @@ ABBREVIATIONS: Mapping[str, str] = {
     "singapore": "nuocngoai",
     "malaysia": "nuocngoai",
     "an do": "nuocngoai",
+    # Chat abbreviations of administrative words. Ambiguous ones only in context:
+    # "xn" is "xác nhận" but "xét nghiệm" before a test; "hđ" is "hợp đồng" next to what
+    # a contract is about (alone it is as often "hướng dẫn" or "hoạt động").
+    "xn": "xac nhan",
+    "xn covid": "xetnghiem covid",
+    "xn pcr": "xetnghiem",
+    "xn nhanh": "xetnghiem",
+    "tthn": "tinh trang hon nhan",
+    "tt hon nhan": "tinh trang hon nhan",
+    "xac nhan doc than": "xac nhan tinh trang hon nhan",
+    "giay doc than": "giay xac nhan tinh trang hon nhan",
+    "tct": "tro cap that nghiep",
+    "tcxh": "tro cap xa hoi",
+    "tc that nghiep": "tro cap that nghiep",
+    "bh that nghiep": "bao hiem that nghiep",
+    "bhtn": "bao hiem that nghiep",
+    "atvstp": "an toan ve sinh thuc pham",
+    "atttp": "an toan thuc pham",
+    "atvs thuc pham": "an toan ve sinh thuc pham",
+    "vstp": "ve sinh an toan thuc pham",
+    "ttbyt": "trang thiet bi y te",
+    "tbyt": "trang thiet bi y te",
+    "nvqs": "nghia vu quan su",
+    "kd": "kinh doanh",
+    "xd": "xay dung",
+    "gp": "giay phep",
+    "bv": "benh vien",
+    "kt3": "tam tru",
+    "kt2": "thuong tru",
+    "kt1": "thuong tru",
+    "so tam tru": "tam tru",
+    "dt": "dien thoai",
+    "ck": "chuyen khoan",
+    "tk ngan hang": "tai khoan ngan hang",
+    "nc ngoai": "nuocngoai",
+    "dk kh": "dang ky ket hon",
+    "hd mua ban": "hop dong mua ban",
+    "hd thue": "hop dong thue",
+    "hd vay": "hop dong vay",
+    "hd tang cho": "hop dong tang cho",
+    "hd chuyen nhuong": "hop dong chuyen nhuong",
+    "hd uy quyen": "hop dong uy quyen",
+    "hd dat coc": "hop dong dat coc",
+    "hd the chap": "hop dong the chap",
+    "hd lao dong": "hop dong lao dong",
+    "cong chung hd": "congchung hop dong",
+    "chung thuc hd": "chungthuc hop dong",
+    "ct hd": "chungthuc hop dong",
+    "cc hd": "congchung hop dong",
+    "cc ban sao": "congchung bansao",
+    "ky hd": "ky hop dong",
+    "dkdn": "dang ky doanh nghiep",
+    "ubnd p": "uy ban phuong",
+    "ubnd x": "uy ban xa",
+    # A damaged card or paper is issued again, like a lost one (see _senses: "hỏng"
+    # next to a paper becomes a re-issue).
+    "bi gay": "bi hong",
+    "bi gay doi": "bi hong",
+    "gay doi": "bi hong",
+    "bi mo": "bi hong",
+    "mo chu": "bi hong",
+    "mo anh": "bi hong",
+    "bi hu": "bi hong",
+    "hu hong": "bi hong",
+    "bi bong": "bi hong",
+    "bong troc": "bi hong",
+    "bi vo": "bi hong",
+    "hu chip": "bi hong",
+    "loi chip": "bi hong",
+    "bi loi": "bi hong",
+    "bi o vang": "bi hong",
+    "rach nat": "bi hong",
+    "bi nhau": "bi hong",
+    "canada": "nuocngoai",
+    "australia": "nuocngoai",
+    "philippines": "nuocngoai",
+    "indonesia": "nuocngoai",
+    "anh quoc": "nuocngoai",
+    "nuoc anh": "nuocngoai",
+    "nuoc phap": "nuocngoai",
+    "nuoc duc": "nuocngoai",
+    "nuoc my": "nuocngoai",
+    "nuoc nhat": "nuocngoai",
+    "chau au": "nuocngoai",
+    "ngoai nuoc": "nuocngoai",
+    **_COUNTRY_CONTEXTS,
+    # English nationalities (the catalogue's English names say "foreign")
+    **dict.fromkeys(
+        (
+            "foreign",
+            "foreigner",
+            "foreigners",
+            "american",
+            "french",
+            "korean",
+            "japanese",
+            "chinese",
+            "german",
+            "british",
+            "australian",
+            "canadian",
+            "russian",
+            "taiwanese",
+            "expat",
+            "overseas",
+        ),
+        "nuocngoai",
+    ),
+    # English words for operations and papers, as the Vietnamese ones they translate
+    "lost": "mat",
+    "id card": "cancuoc",
+    "identity card": "cancuoc",
+    "citizen id": "cancuoc",
+    "renew": "lamlai",
+    "renewal": "lamlai",
+    "replace": "lamlai",
+    "replacement": "lamlai",
+    "died": "qua doi",
+    "passed away": "qua doi",
+    "extend": "giahan",
+    "extension": "giahan",
+    # "mùa" folds onto "mua" (buying, a contrast word)
+    "mua covid": "covid",
+    "mua corona": "covid",
+    "mua nay": "",
+    "mua nay a": "",
     # chat slang for negation/ability, so the question frames below can drop them
     "ko": "khong",
     "k": "khong",
@@ -576,6 +758,7 @@ _OFF_TOPIC_GUARDS: Mapping[str, str] = {
     "mo cua hang": "mo cua hang",
     "mo cua": "mocua",
     "sinh nhat ban": "sinh nuocngoai",  # born in Japan, not a birthday
+    "dang kiem tra": "kiem tra",  # "đang kiểm tra" (checking), not a vehicle inspection
 }
 # Single words that, once folded, are never about a procedure and never another word.
 OFF_TOPIC_SINGLE: frozenset[str] = frozenset(
@@ -599,11 +782,46 @@ def _join(phrase: str) -> str:
     return phrase.replace(" ", "")
 
 
+# Errands done *with* a document rather than procedures for it: its price or value,
+# interest on a loan against it, when a developer hands it over, whether to invest,
+# a SIM card or bank account opened with an ID, a vehicle inspection, a visa or a
+# foreign green card, a vaccine passport. Unlike other off-topic words these count
+# even when the question names a whole alias ("sổ hồng", "căn cước", "hộ chiếu"):
+# "giá nhà có sổ hồng" is not a question about the certificate.
+ERRAND_PHRASES: tuple[str, ...] = (
+    "lai suat",
+    "lai bao nhieu",
+    "phan tram",
+    "dinh gia",
+    "chu dau tu",
+    "du an",
+    "ban giao",
+    "the xanh",
+    "dang kiem",
+    "visa",
+    "thi thuc",
+    "nen mua",
+    "dau tu",
+    "dien luc",
+    "evn",
+    "nha mang",
+    "cap cuu",
+    "sim",
+    "mo tai khoan",
+    "tai khoan ngan hang",
+    "vaccine",
+    "vac xin",
+    "vacxin",
+    "xet nghiem",
+    "xetnghiem",
+)
+
 OFF_TOPIC_WORDS: frozenset[str] = (
     OFF_TOPIC_SINGLE
-    | {"matdo", "nhapkhau", "giaca"}
-    | frozenset(_join(p) for p in OFF_TOPIC_PHRASES)
+    | {"matdo", "hongdo", "nhapkhau", "giaca"}
+    | frozenset(_join(p) for p in (*OFF_TOPIC_PHRASES, *ERRAND_PHRASES))
 )
+ERRAND_WORDS: frozenset[str] = frozenset({"giaca"} | {_join(p) for p in ERRAND_PHRASES})
 
 # Stage 6: question frames (multi-word) and single filler words. Dropped on both
 # sides. Words that distinguish procedures ("con", "nhan", "lai", "cap") stay.
@@ -777,6 +995,24 @@ FILLER_WORDS: frozenset[str] = frozenset(
         "this",
         "with",
     }
+)
+
+# English: words that show a question is in English (never a Vietnamese word once
+# folded: not "the" ~ thẻ, "can" ~ cần, "to" ~ tờ, "my" ~ Mỹ), and the function words
+# dropped from an English question only.
+ENGLISH_MARKERS: frozenset[str] = frozenset(
+    {"how", "what", "where", "when", "which", "who", "why", "would", "could", "should"}
+    | {"does", "did", "is", "are", "was", "were", "im", "please", "want", "need", "have"}
+    | {"has", "will", "from", "with", "this", "that", "there", "your", "our", "their"}
+    | {"they", "it", "its", "get", "i", "you", "we", "for", "of"}
+)
+ENGLISH_STOP: frozenset[str] = ENGLISH_MARKERS | frozenset(
+    {"the", "can", "to", "my", "a", "an", "do", "me", "now", "up", "on", "in", "at"}
+    | {"and", "or", "by", "be", "so"}
+    | {"he", "she", "still", "any", "some", "here", "if", "then", "just", "about", "us"}
+    | {"s", "m", "ll", "d", "ve", "re", "t", "am", "much", "many", "one", "new", "also"}
+    | {"tell", "know", "let", "make", "go", "come", "help", "hi", "hello", "thank", "thanks"}
+    | {"vietnam", "vietnamese", "viet", "nam", "here", "during", "covid", "office"}
 )
 
 # Courtesy phrases (after expansion): a message made only of these and fillers is a
@@ -977,14 +1213,17 @@ def _replace_phrases(tokens: list[str], table: PhraseTable) -> list[str]:
 # never override an abbreviation (checked in the tests).
 _ABBREVIATION_TABLE = PhraseTable.of(
     {
-        **{p: _join(p) for p in OFF_TOPIC_PHRASES if " " in p},
+        **{p: _join(p) for p in (*OFF_TOPIC_PHRASES, *ERRAND_PHRASES) if " " in p},
         **_OFF_TOPIC_GUARDS,
         **ABBREVIATIONS,
     }
 )
 _FILLER_TABLE = PhraseTable.of(dict.fromkeys(FILLER_PHRASES, ""))
 _OFF_TOPIC_TABLE = PhraseTable.of(
-    {**{p: _join(p) for p in OFF_TOPIC_PHRASES if " " in p}, **_OFF_TOPIC_GUARDS}
+    {
+        **{p: _join(p) for p in (*OFF_TOPIC_PHRASES, *ERRAND_PHRASES) if " " in p},
+        **_OFF_TOPIC_GUARDS,
+    }
 )
 # Placeholders a courtesy phrase is replaced by; they cannot come out of tokenising.
 _GREETING_MARK = "<greeting>"
@@ -1022,6 +1261,10 @@ LOST_THINGS: frozenset[str] = DOCUMENT_WORDS | frozenset(
 # Things whose loss is reported to the police ("mất xe", "mất ví"), not re-issued.
 BELONGINGS: frozenset[str] = frozenset({"xe", "vi", "do", "laptop", "iphone", "oto"})
 LOST_BELONGINGS = "matdo"
+BROKEN_THING = "hongdo"
+BROKEN_THINGS: frozenset[str] = BELONGINGS | frozenset(
+    {"may", "thoai", "tivi", "ao", "quan", "mai", "tuong", "duong", "banh", "khoa"}
+)
 
 # Words skipped when looking for the relative before "mất" ("bố tôi vừa mới mất").
 _PASSING_WORDS: frozenset[str] = frozenset({"toi", "minh", "em", "cua", "vua", "moi", "da"})
@@ -1071,7 +1314,11 @@ def _senses(tokens: list[str]) -> list[str]:
                 out.extend(("ho", "khau"))
             continue
         before = tokens[i - 1] if i > 0 else ""
-        if tok == "gia" and (not after or after in _PRICED) and before not in _NOT_PRICE_BEFORE:
+        if (
+            tok == "gia"
+            and (not after or after in _PRICED or after in ("khong", "chua"))
+            and before not in _NOT_PRICE_BEFORE
+        ):
             out.append(PRICE)
             continue
         # "đang" (in progress) folds onto "đăng" (register), which comes with "ký"
@@ -1091,7 +1338,7 @@ def _senses(tokens: list[str]) -> list[str]:
             if tok == "mat" and kin and tokens[i - 1 : i] != ["bi"] and after not in LOST_THINGS:
                 out.extend(("qua", "doi"))
                 continue
-            around = tokens[max(0, i - 3) : i] + tokens[i + 1 : i + 4]
+            around = tokens[max(0, i - 5) : i] + tokens[i + 1 : i + 4]
             if any(t in DOCUMENT_WORDS for t in around):
                 out.extend((tok, "lamlai"))
                 continue
@@ -1100,6 +1347,14 @@ def _senses(tokens: list[str]) -> list[str]:
             if tok == "mat" and (after in BELONGINGS or tokens[i + 1 : i + 3] == ["dien", "thoai"]):
                 out.append(LOST_BELONGINGS)
                 continue
+            # a damaged thing that is not a paper ("xe máy bị hỏng") needs a repair shop
+            if tok == "hong" and any(t in BROKEN_THINGS for t in around):
+                out.append(BROKEN_THING)
+                continue
+        # wrong details on an ID card: it is issued again ("cccd sai ngày sinh")
+        if tok == "sai" and any(t in ("cancuoc", "cmnd") for t in tokens[max(0, i - 4) : i]):
+            out.extend(("sai", "lamlai"))
+            continue
         out.append(tok)
     return out
 
@@ -1118,15 +1373,38 @@ def is_smalltalk(tokens: list[str]) -> bool:
     return " ".join(words) in SMALLTALK_PHRASES
 
 
+def is_english(tokens: list[str]) -> bool:
+    """True when (folded) tokens read as an English sentence: at least two words that
+    are English and never a Vietnamese word once folded ("how", "what", "is", "need")."""
+    return sum(tok in ENGLISH_MARKERS for tok in tokens) >= 2
+
+
+def _english_stem(token: str) -> str:
+    """A plural or possessive English word as its singular ("documents" → "document"),
+    on both sides; only for words that are not Vietnamese syllables."""
+    plural = len(token) >= 5 and token.endswith("s") and not token.endswith("ss")
+    if plural and token.isalpha() and not is_syllable(token):
+        return token[:-1]
+    return token
+
+
 def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:
     """Run the whole pipeline and return the tokens."""
     folded = _SPACES.sub(" ", _PUNCT.sub(" ", fold(text))).strip()
     tokens = folded.split()
     if not tokens:
         return []
+    english = is_english(tokens)
+    if english and drop_fillers:
+        # English words that fold onto Vietnamese ones ("do", "the", "my", "can") are
+        # fillers only in an English sentence; Telex repair would mangle the rest
+        # ("how" → "ho", "when" → "hen").
+        tokens = [tok for tok in tokens if tok not in ENGLISH_STOP]
     tokens = _replace_phrases(tokens, _ABBREVIATION_TABLE)
     # (not the off-topic words: "taxi" is not "tài" typed in Telex)
-    tokens = [tok if tok in OFF_TOPIC_WORDS else repair_telex(tok) for tok in tokens]
+    if not english:
+        tokens = [tok if tok in OFF_TOPIC_WORDS else repair_telex(tok) for tok in tokens]
+    tokens = [_english_stem(tok) for tok in tokens]
     # Telex repair can reveal an abbreviation ("ddk" → "dk"); expand once more.
     tokens = _replace_phrases(tokens, _ABBREVIATION_TABLE)
     tokens = [SPELLING_VARIANTS.get(tok, tok) for tok in tokens]
