@@ -11,10 +11,32 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Attendance, AttendanceEvent, DayPlan, Person, QuotaException, Unit
+
+# The statements every check-in runs, built once: building a statement and its cache key
+# costs more than binding new values to a built one.
+_UNIT_PEOPLE = (
+    select(Person).where(Person.unit_id == bindparam("unit_id"), Person.active).order_by(Person.id)
+)
+_ROWS_OF_DAY = (
+    select(Attendance)
+    .where(Attendance.unit_id == bindparam("unit_id"), Attendance.day == bindparam("day"))
+    .order_by(Attendance.id)
+    .execution_options(populate_existing=True)
+)
+_ROW_OF = (
+    select(Attendance)
+    .where(Attendance.person_id == bindparam("person_id"), Attendance.day == bindparam("day"))
+    .execution_options(populate_existing=True)
+)
+_PLANS_FOR = (
+    select(DayPlan)
+    .where(DayPlan.unit_id == bindparam("unit_id"), DayPlan.day.in_(bindparam("days")))
+    .order_by(DayPlan.day, DayPlan.person_id)
+)
 
 
 class StaleRecord(Exception):
@@ -49,29 +71,16 @@ async def lock_unit(session: AsyncSession, unit_id: int) -> Unit | None:
 
 async def unit_people(session: AsyncSession, unit_id: int) -> list[Person]:
     """Active people of the unit, in a stable order (the order rosters list them)."""
-    result = await session.scalars(
-        select(Person).where(Person.unit_id == unit_id, Person.active).order_by(Person.id)
-    )
-    return list(result)
+    return list(await session.scalars(_UNIT_PEOPLE, {"unit_id": unit_id}))
 
 
 async def rows_of_day(session: AsyncSession, unit_id: int, day: date) -> list[Attendance]:
     """The unit's check-ins of ``day``, re-read from the database (never a cached copy)."""
-    result = await session.scalars(
-        select(Attendance)
-        .where(Attendance.unit_id == unit_id, Attendance.day == day)
-        .order_by(Attendance.id)
-        .execution_options(populate_existing=True)
-    )
-    return list(result)
+    return list(await session.scalars(_ROWS_OF_DAY, {"unit_id": unit_id, "day": day}))
 
 
 async def row_of(session: AsyncSession, person_id: int, day: date) -> Attendance | None:
-    return await session.scalar(
-        select(Attendance)
-        .where(Attendance.person_id == person_id, Attendance.day == day)
-        .execution_options(populate_existing=True)
-    )
+    return await session.scalar(_ROW_OF, {"person_id": person_id, "day": day})
 
 
 async def save_mode(
@@ -237,12 +246,7 @@ async def plans_for(session: AsyncSession, unit_id: int, days: Iterable[date]) -
     wanted = sorted(set(days))
     if not wanted:
         return []
-    result = await session.scalars(
-        select(DayPlan)
-        .where(DayPlan.unit_id == unit_id, DayPlan.day.in_(wanted))
-        .order_by(DayPlan.day, DayPlan.person_id)
-    )
-    return list(result)
+    return list(await session.scalars(_PLANS_FOR, {"unit_id": unit_id, "days": wanted}))
 
 
 async def plans_from(session: AsyncSession, unit_id: int, first: date) -> list[DayPlan]:
