@@ -298,6 +298,80 @@ def test_evidence_floor_is_an_offer_not_an_answer(matcher: Matcher) -> None:
     result = matcher.match(question)
     assert result.best is not None and result.best.id == "dang-ky-lai-khai-sinh"
     assert 60.0 <= result.score < 75.0 and not result.confident
-    # Disabled, the same question is refused.
-    plain = Matcher(matcher.catalogue, MatcherConfig(evidence_floor=0.0))
+    # Disabled (and the situation cues too: "không còn lưu" is one), it is refused.
+    plain = Matcher(matcher.catalogue, MatcherConfig(evidence_floor=0.0, cue_floor=0.0))
     assert plain.match(question).kind == "none"
+
+
+# Round 6: situation cues (cues.py) answer a procedure implied by a situation when the
+# question carries an administrative intent, and never an errand.
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("tụi em sắp cưới, phải ra xã làm giấy gì", "ket-hon"),
+        ("mới dọn vào phòng trọ, chủ trọ kêu lên công an phường khai báo", "tam-tru"),
+        ("nhà có khách ở lại qua đêm thì báo công an thế nào", "luu-tru"),
+        ("chuẩn bị đổ móng nhà, xin phép ở xã nào", "giay-phep-xay-dung"),
+        ("hàng xóm lấn đất nhà tôi, nhờ ủy ban hòa giải", "hoa-giai-tranh-chap-dat-dai"),
+        ("vợ vừa sinh em bé, chồng đi làm giấy tờ cho con ở phường", "khai-sinh"),
+        ("tiệm tạp hóa nghỉ bán mấy tháng thì báo phường thế nào", "tam-ngung-ho-kinh-doanh"),
+        ("đang cách ly ở nhà làm hồ sơ trên mạng kiểu gì", "topic:online"),
+        ("có cách nào làm giấy tờ mà không cần ra phường", "topic:online"),
+    ],
+)
+def test_situation_cues_with_intent_are_answered(
+    matcher: Matcher, question: str, expected: str
+) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected, (result.best, result.score)
+    assert result.kind != "none"
+
+
+def test_a_cue_that_carries_its_own_intent_needs_no_office_word(matcher: Matcher) -> None:
+    # "tiền hỗ trợ" is itself the ask; "chạy xe ôm" is a cue of the same entry, so the
+    # off-topic "xe ôm" is not charged.
+    result = matcher.match("em chạy xe ôm, nghỉ cả tháng nay có được tiền hỗ trợ không")
+    assert result.best is not None and result.best.id == "ho-tro-covid"
+
+
+def test_a_cue_is_an_offer_not_a_confident_answer(matcher: Matcher) -> None:
+    result = matcher.match("nhà có khách ở lại qua đêm thì báo công an thế nào")
+    assert 60.0 <= result.score < 75.0 and not result.confident
+    # Disabled, the same question is refused.
+    plain = Matcher(matcher.catalogue, MatcherConfig(cue_floor=0.0))
+    assert plain.match("nhà có khách ở lại qua đêm thì báo công an thế nào").kind == "none"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a cue without an administrative intent
+        "đám cưới nên mời bao nhiêu khách",
+        "thuê phòng trọ gần chợ giá rẻ",
+        "homestay ở Đà Lạt chỗ nào đẹp",
+        "mẹ mới sinh nên ăn gì",
+        "đi chợ có phải đeo khẩu trang không",
+        # errands around a procedure's paper, even with a cue or an alias
+        "biển số xe tứ quý bán được bao nhiêu",
+        "luật sư tư vấn tranh chấp đất đai",
+        "tra cứu phạt nguội xe máy",
+        "thuế trước bạ ô tô tính sao",
+        "mẫu đơn xin xác nhận tải ở đâu",
+        "văn phòng công chứng nào uy tín",
+        "đăng ký lắp đồng hồ nước cho nhà mới xây",
+    ],
+)
+def test_cues_without_intent_and_errands_are_refused(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind == "none", (result.best, result.score)
+
+
+def test_a_named_phrase_beats_a_cue(matcher: Matcher) -> None:
+    # "mới sinh" is a cue of khai sinh; "nhập hộ khẩu" is named.
+    result = matcher.match("nhập hộ khẩu cho con mới sinh ở phường")
+    assert result.best is not None and result.best.id == "thuong-tru"
+
+
+def test_a_contrast_word_moves_a_cue_to_the_variant(matcher: Matcher) -> None:
+    result = matcher.match("em sắp lấy chồng người Hàn, ra xã làm giấy tờ gì")
+    assert result.best is not None and result.best.id == "ket-hon-yeu-to-nuoc-ngoai"

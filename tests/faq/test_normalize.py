@@ -195,3 +195,12 @@ def test_word_senses(text: str, expected: str) -> None:
 )
 def test_round5_normalisation(text: str, expected: str) -> None:
     assert normalize(text) == expected
+
+
+def test_round6_senses() -> None:
+    # a baby "chào đời" is born (not a greeting); not having to go is filing online
+    assert normalize("bé mới chào đời") == "be moi sinh"
+    assert normalize("không cần ra phường") == "khongden phuong"
+    # errands around a paper are one token each
+    assert "phatnguoi" in normalize("tra cứu phạt nguội")
+    assert "truocba" in normalize("thuế trước bạ")

@@ -24,7 +24,7 @@ from tests.faq_feature.helpers import (
 )
 
 ADMIN = "900"
-NEW_ALIAS = "giấy chào đời cho em bé"
+NEW_ALIAS = "phiếu chim cò cho nhóc tì"
 
 
 async def upload(

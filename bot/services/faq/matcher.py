@@ -44,6 +44,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from bot.services.faq.catalogue import Catalogue, Entry, Procedure, Topic
+from bot.services.faq.cues import INTENT_PHRASES, SITUATION_CUES
 from bot.services.faq.normalize import (
     CONTRAST_WORDS,
     COURTESY_TAIL,
@@ -128,6 +129,17 @@ class MatcherConfig:
     # (off-topic words always weigh the full IDF): names of places and hospitals and
     # the details of a story ("sinh ở bệnh viện Từ Dũ") are not a sign of another topic.
     unknown_weight: float = 0.7
+    # Situation cues (cues.py): a cue of an entry named in a question that carries an
+    # administrative intent ("làm giấy", "đăng ký", "xã", "công an") and no errand word
+    # gives the entry at least cue_floor (just above min_score: answered or offered
+    # as a choice, never confident, and below evidence_floor so that a named phrase
+    # wins over a cue), cue_step more for each further cue, at most cue_cap. Contrast
+    # penalties apply; off-topic ones only to a cue that carries its own intent, when
+    # the question has none, and never for words of the entry's own cues ("chạy xe ôm"
+    # is a cue of the Covid aid). 0 disables cues.
+    cue_floor: float = 62.0
+    cue_step: float = 2.0
+    cue_cap: float = 66.0
     # share of precision measured on the alias itself (the rest: on the whole entry)
     alias_precision_share: float = 0.5
     common_df_fraction: float = 0.05  # words in more entries than this only re-weight
@@ -252,12 +264,115 @@ class Matcher:
             p.national_code: p for p in catalogue.procedures if p.national_code
         }
         self._typo_cache: OrderedDict[str, str | None] = OrderedDict()
+        self._build_cues()
+
+    def _build_cues(self) -> None:
+        """Index the situation cues of the catalogue's entries by their first word."""
+        by_id = {item.entry.id: index for index, item in enumerate(self._entries)}
+        self._cues: dict[str, list[_Cue]] = {}
+        self._cue_vocabulary: dict[int, frozenset[str]] = {}
+        cue_words: set[str] = set()
+        for entry_id, cues in SITUATION_CUES.items():
+            index = by_id.get(entry_id)
+            if index is None:
+                continue
+            vocabulary: set[str] = set()
+            for text in cues:
+                strong = text.startswith("!")
+                parts = tuple(tuple(tokens_of(part)) for part in text.lstrip("!").split("+"))
+                if not parts or not all(parts) or not _distinctive(parts):
+                    continue
+                cue = _Cue(index, strong, parts, text)
+                self._cues.setdefault(parts[0][0], []).append(cue)
+                for part in parts:
+                    vocabulary.update(part)
+            self._cue_vocabulary[index] = frozenset(vocabulary)
+            cue_words |= vocabulary
+        # Words of cues are known words: not "corrected" into catalogue words.
+        self._cue_words = frozenset(cue_words)
+        self._intent = frozenset(tuple(p.split()) for p in INTENT_PHRASES)
+        self._intent_len = max((len(p) for p in self._intent), default=0)
+
+    def _has_intent(self, tokens: Sequence[str]) -> bool:
+        """Whether the question (tokens before fillers go) speaks of paperwork."""
+        intent = self._intent
+        for size in range(1, self._intent_len + 1):
+            for i in range(len(tokens) - size + 1):
+                if tuple(tokens[i : i + size]) in intent:
+                    return True
+        return False
+
+    def _cue_hits(self, view: _QueryView) -> dict[int, int]:
+        """Entries whose situation cues the question names, with how many cues each."""
+        hits: dict[int, int] = {}
+        gap = self.config.phrase_gap
+        for word in view.tokens:
+            for cue in self._cues.get(word, ()):
+                if all(
+                    _find_phrase(view.words, part, gap, view.offtopic) >= 0 for part in cue.parts
+                ):
+                    hits[cue.index] = hits.get(cue.index, 0) + 1
+        return hits
+
+    def _apply_cues(self, view: _QueryView, ranked: list[_Scored], intent: bool) -> list[_Scored]:
+        """Lift entries named by a situation cue to the cue floor (see MatcherConfig)."""
+        cfg = self.config
+        if cfg.cue_floor <= 0 or view.offtopic & cfg.errand_words:
+            return ranked
+        hits = self._cue_hits(view)
+        if not hits:
+            return ranked
+        lifted: dict[int, float] = {}
+        for index, count in hits.items():
+            if not intent and not any(
+                c.strong for c in self._cue_list(index) if self._cue_named(view, c)
+            ):
+                continue
+            item = self._entries[index]
+            known = item.vocabulary | self._cue_vocabulary.get(index, frozenset())
+            floor = min(cfg.cue_floor + cfg.cue_step * (count - 1), cfg.cue_cap)
+            missing_contrast = len(view.contrast - known)
+            floor *= (1.0 - cfg.contrast_penalty) ** missing_contrast
+            if not intent:
+                # With an administrative intent, everyday words are the details of the
+                # situation ("ck em đi làm trong SG", "bán ở chợ"); without it they count
+                # (but never the words of the entry's own cues: "chạy xe ôm").
+                floor *= (1.0 - cfg.offtopic_penalty) ** len(view.offtopic - known)
+            lifted[index] = floor
+        if not lifted:
+            return ranked
+        out = [
+            _Scored(s.index, lifted[s.index], s.tie, cue=True)
+            if lifted.get(s.index, -1.0) > s.score
+            else s
+            for s in ranked
+        ]
+        seen = {s.index for s in ranked}
+        out.extend(
+            _Scored(index, floor, (0.0, 0), cue=True)
+            for index, floor in lifted.items()
+            if index not in seen
+        )
+        out.sort(key=lambda s: (s.score, s.tie), reverse=True)
+        return out
+
+    def _cue_list(self, index: int) -> list[_Cue]:
+        return [c for cues in self._cues.values() for c in cues if c.index == index]
+
+    def _cue_named(self, view: _QueryView, cue: _Cue) -> bool:
+        gap = self.config.phrase_gap
+        return all(_find_phrase(view.words, part, gap, view.offtopic) >= 0 for part in cue.parts)
 
     # -- query side -------------------------------------------------------------
 
     def _correct(self, token: str) -> list[str]:
         """Map a word not in the catalogue to catalogue words, or keep it unknown."""
-        if token in self._idf or token.isdigit() or token in self.config.offtopic_words:
+        if (
+            token in self._idf
+            or token.isdigit()
+            or token in self.config.offtopic_words
+            or token in self._cue_words
+        ):
             return [token]
         # Run-together words: "khaisinh" → "khai sinh".
         for cut in range(2, len(token) - 1):
@@ -328,6 +443,7 @@ class Matcher:
         normalized = " ".join(query)
         view = self._view(query, normalized, corrected)
         ranked = self._rank(view, self._candidates(query))
+        ranked = self._apply_cues(view, ranked, self._has_intent(content))
         if not ranked:
             return MatchResult("none", None, 0.0, (), False, False, normalized)
 
@@ -368,7 +484,8 @@ class Matcher:
         phrases: dict[int, frozenset[str]] = {}
         for s in ranked[:head]:
             support, named, at, words = self._support(view, s.index, s.score)
-            supported.append(_Scored(s.index, s.score, s.tie, support, named, at))
+            cue = s.cue and not named and support <= s.score
+            supported.append(_Scored(s.index, s.score, s.tie, support, named, at, cue))
             phrases[s.index] = words
         supported.sort(key=lambda s: s.support, reverse=True)  # stable: rank order on ties
         variant = self._variant(view, supported[0], phrases.get(supported[0].index), ranked)
@@ -686,6 +803,21 @@ class _QueryView:
 
 
 @dataclass(frozen=True)
+class _Cue:
+    index: int  # the entry
+    strong: bool  # carries its own intent ("!" in cues.py)
+    parts: tuple[tuple[str, ...], ...]  # every part must be named, each as a phrase
+    text: str
+
+
+def _distinctive(parts: Sequence[Sequence[str]]) -> bool:
+    """A cue of one part needs two words or one long word: a single short word ("sổ",
+    "nhà") is in too many questions to suggest a procedure."""
+    words = [w for part in parts for w in part]
+    return len(words) > 1 or len(words[0]) >= 5
+
+
+@dataclass(frozen=True)
 class _Scored:
     index: int
     score: float
@@ -694,6 +826,7 @@ class _Scored:
     support: float = -1.0
     named: bool = False  # one of the entry's phrases is named in the question
     position: int = 0  # where the first named phrase starts
+    cue: bool = False  # its score is the floor of a situation cue (see _apply_cues)
 
     def __post_init__(self) -> None:
         if self.support < 0:

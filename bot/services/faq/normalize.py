@@ -225,6 +225,19 @@ ABBREVIATIONS: Mapping[str, str] = {
     "vua de": "vua sinh",
     "de xong": "sinh xong",
     "sap de": "sap sinh",
+    # "chào" would be read as a greeting; a baby "chào đời" is born
+    "chao doi": "sinh",
+    # Not having to go to the office is filing online ("không cần ra phường"): "không",
+    # "cần" and "phải" are fillers, and "ra phường" alone is any visit to the office.
+    "khong can ra": "khongden",
+    "khong phai ra": "khongden",
+    "khong can den": "khongden",
+    "khong phai den": "khongden",
+    "khong can len": "khongden",
+    "khong phai len": "khongden",
+    "khong ra": "khongden",
+    "khong den": "khongden",
+    "khong len": "khongden",
     "dich thuat": "dichthuat",
     "ban dich": "dichthuat",
     "dong han": "chamdut",
@@ -747,6 +760,7 @@ OFF_TOPIC_PHRASES: tuple[str, ...] = (
     "khai thue",
     "nop thue",
     "thue mon bai",
+    "tu thien",
 )
 # Phrases that contain an off-topic phrase but are not off topic.
 _OFF_TOPIC_GUARDS: Mapping[str, str] = {
@@ -814,6 +828,39 @@ ERRAND_PHRASES: tuple[str, ...] = (
     "vacxin",
     "xet nghiem",
     "xetnghiem",
+    # Round 6: errands around a procedure's paper: its resale value ("bán được bao
+    # nhiêu"), a lawyer, a traffic fine, a tax on it, a form to download, which office is
+    # better, a private loan or pawn against it, whether one should buy.
+    "ban duoc bao",
+    "ban duoc gia",
+    "ban duoc may",
+    "ban duoc nhieu",
+    "luat su",
+    "tu van luat",
+    "tu van phap luat",
+    "phat nguoi",
+    "truoc ba",
+    "uy tin",
+    "nao tot",
+    "tot hon",
+    "re hon",
+    "thap hon",
+    "tai o dau",
+    "tai ve",
+    "tai mau",
+    "download",
+    "cam do",
+    "cam co",
+    "vay ngoai",
+    "co nen",
+    "tu quy",
+    "dong ho nuoc",
+    "dong ho dien",
+    "lap dong ho",
+    "cong to",
+    "dien ke",
+    "so dep",
+    "bien dep",
 )
 
 OFF_TOPIC_WORDS: frozenset[str] = (
