@@ -375,3 +375,33 @@ def test_a_named_phrase_beats_a_cue(matcher: Matcher) -> None:
 def test_a_contrast_word_moves_a_cue_to_the_variant(matcher: Matcher) -> None:
     result = matcher.match("em sắp lấy chồng người Hàn, ra xã làm giấy tờ gì")
     assert result.best is not None and result.best.id == "ket-hon-yeu-to-nuoc-ngoai"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # "bố đẻ" is the natural father ("đẻ" is not the filler "để")
+        ("bố đẻ của bé muốn làm giấy nhận con ở xã", "nhan-cha-me-con"),
+        # the planning and investment office is not an investment errand
+        ("góp vốn mở công ty thì nộp hồ sơ ở sở kế hoạch đầu tư nào", "dang-ky-doanh-nghiep"),
+        # several cues of one entry outweigh an alias of another named in passing
+        ("con gái đi lấy chồng, muốn cắt tên khỏi sổ hộ khẩu ở công an", "xoa-thuong-tru"),
+        ("ông nội 85 tuổi không có lương hưu, xin tiền hàng tháng ở xã", "tro-cap-xa-hoi"),
+    ],
+)
+def test_round6_second_batch_answers(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected, (result.best, result.score)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "nước sát khuẩn mua ở đâu rẻ",
+        "mẫu tờ khai khai tử tải file word",
+        "rút bảo hiểm xã hội một lần có bị thiệt không",
+    ],
+)
+def test_round6_second_batch_refusals(matcher: Matcher, question: str) -> None:
+    result = matcher.match(question)
+    assert result.kind == "none", (result.best, result.score)

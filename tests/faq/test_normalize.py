@@ -201,6 +201,9 @@ def test_round6_senses() -> None:
     # a baby "chào đời" is born (not a greeting); not having to go is filing online
     assert normalize("bé mới chào đời") == "be moi sinh"
     assert normalize("không cần ra phường") == "khongden phuong"
+    # "bố đẻ" is the natural father; "bố để lại" is an inheritance
+    assert normalize("bố đẻ của cháu") == "bo ruot chau"
+    assert normalize("bố để lại nhà") == "bo lai nha"
     # errands around a paper are one token each
     assert "phatnguoi" in normalize("tra cứu phạt nguội")
     assert "truocba" in normalize("thuế trước bạ")

@@ -227,6 +227,16 @@ ABBREVIATIONS: Mapping[str, str] = {
     "sap de": "sap sinh",
     # "chào" would be read as a greeting; a baby "chào đời" is born
     "chao doi": "sinh",
+    # the natural parent ("bố đẻ"): "đẻ" folds onto the filler "để" ("bố để lại" stays)
+    "bo de": "bo ruot",
+    "cha de": "cha ruot",
+    "me de": "me ruot",
+    "bo de lai": "bo de lai",
+    "cha de lai": "cha de lai",
+    "me de lai": "me de lai",
+    # the planning and investment office is not an investment ("đầu tư", an errand)
+    "ke hoach dau tu": "kehoach",
+    "ke hoach va dau tu": "kehoach",
     # Not having to go to the office is filing online ("không cần ra phường"): "không",
     # "cần" and "phải" are fillers, and "ra phường" alone is any visit to the office.
     "khong can ra": "khongden",
@@ -854,6 +864,12 @@ ERRAND_PHRASES: tuple[str, ...] = (
     "vay ngoai",
     "co nen",
     "tu quy",
+    "mua o dau",
+    "bi thiet",
+    "loi hon",
+    "tai file",
+    "file word",
+    "file mau",
     "dong ho nuoc",
     "dong ho dien",
     "lap dong ho",
