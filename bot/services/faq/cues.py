@@ -71,7 +71,6 @@ INTENT_PHRASES: tuple[str, ...] = (
     "dich vu cong",
     "lam giay to",
     "khai",
-    "cap",
     "chung nhan",
     "xac nhan",
     "so ke hoach",
@@ -79,6 +78,23 @@ INTENT_PHRASES: tuple[str, ...] = (
     "chinh quyen",
     "to khai",
     "don",
+    "ho khau",
+    "bao hiem y te",
+    "bao hiem xa hoi",
+    "lap so",
+    "lap ho",
+)
+
+# "How much does it cost": a fee of a procedure, or the price of the thing itself
+# ("xây nhà cấp 4 hết bao nhiêu tiền"). Without an administrative intent it is the
+# latter: the answer's support is lowered (MatcherConfig.cost_penalty).
+COST_PHRASES: tuple[str, ...] = (
+    "bao nhieu tien",
+    "het bao nhieu",
+    "ton bao nhieu",
+    "mat bao nhieu tien",
+    "chi phi",
+    "tien bao nhieu",
 )
 
 _C = dict[str, tuple[str, ...]]
@@ -209,6 +225,8 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "chưa lập gia đình",
             "chưa kết hôn + xác nhận",
             "giấy chứng minh + độc thân",
+            "chưa lập gia đình + xác nhận",
+            "độc thân + xác nhận",
         ),
         "giam-ho": (
             "người giám hộ",
@@ -332,7 +350,15 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "khỏi hộ khẩu",
             "lấy chồng xa + hộ khẩu",
         ),
-        "tach-ho": ("tách khẩu", "tách hộ khẩu", "ra ở riêng", "ở riêng + hộ khẩu", "lập hộ mới"),
+        "tach-ho": (
+            "tách khẩu",
+            "tách hộ khẩu",
+            "ra ở riêng",
+            "ở riêng + hộ khẩu",
+            "lập hộ mới",
+            "hộ khẩu riêng",
+            "tách ra + hộ khẩu",
+        ),
         "tam-tru": (
             "phòng trọ",
             "nhà trọ",
@@ -354,10 +380,10 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "gia-han-tam-tru": ("tạm trú + sắp hết", "ở thêm + tạm trú", "tạm trú + hết"),
         "xoa-tam-tru": ("trả phòng + tạm trú", "chuyển đi + tạm trú", "dọn đi + tạm trú"),
         "tam-vang": (
-            "đi làm xa",
-            "đi làm ăn xa",
-            "vắng nhà",
-            "đi xa nhà",
+            "đi làm xa + báo",
+            "đi làm ăn xa + báo",
+            "vắng nhà + báo",
+            "đi xa nhà + báo",
             "xa nhà + tháng",
             "đi xuất khẩu + báo",
             "vắng mặt ở địa phương",
@@ -377,6 +403,11 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "khách sạn",
             "nhà khách",
             "người nhà + lên chơi",
+            "bà con + lên",
+            "họ hàng + lên",
+            "ở chung + công an",
+            "khách + công an",
+            "khách + khai báo",
             "khách đến ở",
             "khách tây",
             "khách nước ngoài",
@@ -469,11 +500,10 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
         "tam-ngung-doanh-nghiep": (
             "công ty + tạm nghỉ",
-            "công ty + nghỉ",
             "công ty + ngưng",
             "công ty + đóng cửa tạm",
-            "doanh nghiệp + nghỉ",
-            "cty + nghỉ",
+            "doanh nghiệp + tạm nghỉ",
+            "công ty + nghỉ + báo",
         ),
         "dang-ky-ho-kinh-doanh": (
             "mở quán",
@@ -530,6 +560,10 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "làm bánh + bán",
             "quán nhậu + giấy",
             "căng tin",
+            "vệ sinh + quán",
+            "vệ sinh + xin giấy",
+            "vệ sinh + bán",
+            "quán ăn + vệ sinh",
         ),
         "trang-thiet-bi-y-te": (
             "khẩu trang y tế",
@@ -624,6 +658,10 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "thôi việc",
             "công ty cho nghỉ",
             "sổ bảo hiểm + nghỉ",
+            "nghỉ việc + bảo hiểm",
+            "nghỉ việc + bhxh",
+            "nghỉ việc + lãnh tiền",
+            "nghỉ việc + nhận tiền",
         ),
         "bhxh-mot-lan": (
             "rút bảo hiểm",
@@ -784,6 +822,9 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!đi lấy kết quả",
             "!nhờ + lấy kết quả",
             "!nhờ + nhận kết quả",
+            "!nhờ + lấy + kết quả",
+            "!nhờ + nhận + kết quả",
+            "!lấy giùm",
             "!ủy quyền + nhận",
             "!ủy quyền + lấy",
             "!giấy hẹn + lấy",

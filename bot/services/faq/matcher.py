@@ -44,7 +44,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from bot.services.faq.catalogue import Catalogue, Entry, Procedure, Topic
-from bot.services.faq.cues import INTENT_PHRASES, SITUATION_CUES
+from bot.services.faq.cues import COST_PHRASES, INTENT_PHRASES, SITUATION_CUES
 from bot.services.faq.normalize import (
     CONTRAST_WORDS,
     COURTESY_TAIL,
@@ -133,13 +133,17 @@ class MatcherConfig:
     # administrative intent ("làm giấy", "đăng ký", "xã", "công an") and no errand word
     # gives the entry at least cue_floor (just above min_score: answered or offered
     # as a choice, never confident, and below evidence_floor so that a named phrase
-    # wins over a cue), cue_step more for each further cue, at most cue_cap. Contrast
+    # wins over a cue), cue_step more for each further cue (to break ties between cue
+    # entries), at most cue_cap (below evidence_floor). Contrast
     # penalties apply; off-topic ones only to a cue that carries its own intent, when
     # the question has none, and never for words of the entry's own cues ("chạy xe ôm"
     # is a cue of the Covid aid). 0 disables cues.
     cue_floor: float = 62.0
-    cue_step: float = 2.0
-    cue_cap: float = 66.0
+    cue_step: float = 0.5
+    cue_cap: float = 63.0
+    # A question about what something costs with no administrative intent ("xây nhà
+    # cấp 4 hết bao nhiêu tiền") asks the price of the thing, not the fee of its paper.
+    cost_penalty: float = 0.8
     # share of precision measured on the alias itself (the rest: on the whole entry)
     alias_precision_share: float = 0.5
     common_df_fraction: float = 0.05  # words in more entries than this only re-weight
@@ -291,16 +295,11 @@ class Matcher:
         # Words of cues are known words: not "corrected" into catalogue words.
         self._cue_words = frozenset(cue_words)
         self._intent = frozenset(tuple(p.split()) for p in INTENT_PHRASES)
-        self._intent_len = max((len(p) for p in self._intent), default=0)
+        self._cost = frozenset(tuple(p.split()) for p in COST_PHRASES)
 
     def _has_intent(self, tokens: Sequence[str]) -> bool:
         """Whether the question (tokens before fillers go) speaks of paperwork."""
-        intent = self._intent
-        for size in range(1, self._intent_len + 1):
-            for i in range(len(tokens) - size + 1):
-                if tuple(tokens[i : i + size]) in intent:
-                    return True
-        return False
+        return _contains(tokens, self._intent)
 
     def _cue_hits(self, view: _QueryView) -> dict[int, int]:
         """Entries whose situation cues the question names, with how many cues each."""
@@ -443,7 +442,8 @@ class Matcher:
         normalized = " ".join(query)
         view = self._view(query, normalized, corrected)
         ranked = self._rank(view, self._candidates(query))
-        ranked = self._apply_cues(view, ranked, self._has_intent(content))
+        intent = self._has_intent(content)
+        ranked = self._apply_cues(view, ranked, intent)
         if not ranked:
             return MatchResult("none", None, 0.0, (), False, False, normalized)
 
@@ -451,15 +451,17 @@ class Matcher:
         ranked = self._rerank(view, ranked)
         top = ranked[0]
         best_entry = self._entries[top.index].entry
-        best_score = round(top.support, 2)
+        # the price of a thing, not the fee of a paper: every support is lowered alike
+        factor = cfg.cost_penalty if not intent and _contains(content, self._cost) else 1.0
+        best_score = round(top.support * factor, 2)
         alternatives = tuple(
-            (self._entries[s.index].entry, round(s.support, 2))
+            (self._entries[s.index].entry, round(s.support * factor, 2))
             for s in ranked[: cfg.max_alternatives + 1]
         )
         if best_score < cfg.min_score:
             return MatchResult("none", None, best_score, alternatives, False, False, normalized)
-        second = ranked[1].support if len(ranked) > 1 else 0.0
-        ambiguous = second >= cfg.min_score and top.support - second < cfg.ambiguity_gap
+        second = ranked[1].support * factor if len(ranked) > 1 else 0.0
+        ambiguous = second >= cfg.min_score and best_score - second < cfg.ambiguity_gap
         confident = best_score >= cfg.confident_score and not ambiguous
         return MatchResult(
             _kind(best_entry),
@@ -506,8 +508,12 @@ class Matcher:
                 (
                     s
                     for s in supported
-                    if s.named
-                    and s.support >= cfg.topic_yield_score
+                    if (
+                        (s.named and s.support >= cfg.topic_yield_score)
+                        # a situation cue names the procedure too ("chưa lập gia đình,
+                        # cần giấy xác nhận … làm hồ sơ"): the topic's words are generic
+                        or (s.cue and s.support >= cfg.min_score)
+                    )
                     and isinstance(self._entries[s.index].entry, Procedure)
                 ),
                 None,
@@ -518,7 +524,10 @@ class Matcher:
                 supported.remove(named)
                 lifted = max(named.support, top.support)
                 supported.insert(
-                    0, _Scored(named.index, named.score, named.tie, lifted, True, named.position)
+                    0,
+                    _Scored(
+                        named.index, named.score, named.tie, lifted, named.named, named.position
+                    ),
                 )
         return supported + tail
 
@@ -808,6 +817,15 @@ class _Cue:
     strong: bool  # carries its own intent ("!" in cues.py)
     parts: tuple[tuple[str, ...], ...]  # every part must be named, each as a phrase
     text: str
+
+
+def _contains(tokens: Sequence[str], phrases: frozenset[tuple[str, ...]]) -> bool:
+    """Whether one of ``phrases`` (word tuples of at most 4 words) occurs in ``tokens``."""
+    for size in range(1, 5):
+        for i in range(len(tokens) - size + 1):
+            if tuple(tokens[i : i + size]) in phrases:
+                return True
+    return False
 
 
 def _distinctive(parts: Sequence[Sequence[str]]) -> bool:
