@@ -21,6 +21,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods.base import Response
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup
 
 from bot.channels.telegram_update import TELEGRAM, inline_keyboard
@@ -115,6 +116,28 @@ class AiogramMessenger:
         return buffer.read() if buffer else b""
 
 
+class _Session(AiohttpSession):
+    """aiogram's session, keeping the `Response[T]` types it validates answers with.
+
+    aiogram writes `Response[method.__returning__]` for every answer, and pydantic keeps such
+    parametrised classes only weakly: after each full garbage collection the next call builds
+    the class again, ~3.5 ms of CPU (profiled at 9 % of the bot's CPU under load). Holding
+    one reference per return type — a few dozen at most — keeps pydantic's cache warm.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._response_types: dict[Any, type] = {}
+
+    def check_response(  # type: ignore[override]
+        self, bot: Bot, method: Any, status_code: int, content: str
+    ) -> Any:
+        returning = method.__returning__
+        if returning not in self._response_types:
+            self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
+        return super().check_response(bot, method, status_code, content)
+
+
 def make_bot(token: str, api_url: str) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")))
+    session = _Session(api=TelegramAPIServer.from_base(api_url.rstrip("/")))
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
