@@ -7,10 +7,8 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.asyncio import (
@@ -20,6 +18,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -88,6 +89,8 @@ class _PoolGuard:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url)
@@ -124,6 +127,10 @@ class Database:
 
     async def upgrade(self, revision: str = "head") -> None:
         def run(connection: Connection) -> None:
+            # Alembic is imported here, not at the top: a process that never migrates (an outbox
+            # worker restarting mid-wave) starts a quarter of a second sooner.
+            from alembic import command
+
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
