@@ -238,13 +238,15 @@ def test_yaml_export_is_readable_unicode(catalogue: Catalogue) -> None:
 def test_situation_cues_name_shipped_entries_and_survive_normalisation(
     catalogue: Catalogue,
 ) -> None:
-    from bot.services.faq.cues import SITUATION_CUES
+    from bot.services.faq.cues import ENGLISH_CUES, SITUATION_CUES
     from bot.services.faq.normalize import tokens_of
 
     ids = {entry.id for entry in catalogue.entries}
     assert set(SITUATION_CUES) == ids  # every entry has cues, and only entries do
-    for entry_id, cues in SITUATION_CUES.items():
-        for cue in cues:
-            parts = [tokens_of(part) for part in cue.lstrip("!").split("+")]
-            # a part made only of fillers would match every question
-            assert all(parts), (entry_id, cue)
+    assert set(ENGLISH_CUES) <= ids
+    for cues, english in ((SITUATION_CUES, None), (ENGLISH_CUES, True)):
+        for entry_id, texts in cues.items():
+            for cue in texts:
+                parts = [tokens_of(p, english=english) for p in cue.lstrip("!").split("+")]
+                # a part made only of fillers would match every question
+                assert all(parts), (entry_id, cue)

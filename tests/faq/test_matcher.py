@@ -433,3 +433,24 @@ def test_cost_without_administrative_intent_is_an_errand(
     matcher: Matcher, question: str, kind: str
 ) -> None:
     assert matcher.match(question).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("We are getting married in May, what papers do we need at the commune?", "ket-hon"),
+        ("My landlord told me to register with the ward police", "tam-tru"),
+        ("We had a baby last week, which office issues her papers?", "khai-sinh"),
+    ],
+)
+def test_english_situation_cues(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected, (result.best, result.score)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Where is the best wedding photographer in Hanoi?", "Can I sell my old number plate?"],
+)
+def test_english_errands_are_refused(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).kind == "none"

@@ -83,6 +83,29 @@ INTENT_PHRASES: tuple[str, ...] = (
     "bao hiem xa hoi",
     "lap so",
     "lap ho",
+    # English
+    "register",
+    "registration",
+    "apply",
+    "application",
+    "report",
+    "notify",
+    "declare",
+    "permit",
+    "paperwork",
+    "paper",
+    "document",
+    "certificate",
+    "procedure",
+    "police",
+    "office",
+    "ward",
+    "commune",
+    "district",
+    "submit",
+    "license",
+    "licence",
+    "benefit",
 )
 
 # "How much does it cost": a fee of a procedure, or the price of the thing itself
@@ -95,6 +118,60 @@ COST_PHRASES: tuple[str, ...] = (
     "mat bao nhieu tien",
     "chi phi",
     "tien bao nhieu",
+    "cost",
+    "price",
+)
+
+# English situations (both sides read as English: no Telex repair, plurals singular).
+# Content words only: English function words are dropped from an English question.
+ENGLISH_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "khai-sinh": ("had + baby", "newborn", "gave birth", "baby + born", "new baby"),
+        "khai-tu": ("qua doi", "funeral"),
+        "ket-hon": ("getting married", "get married", "wedding", "fiancee", "fiance"),
+        "ket-hon-yeu-to-nuoc-ngoai": ("marry + nuocngoai", "married + nuocngoai"),
+        "tam-tru": ("rented + room", "rent + room", "landlord", "rented + flat", "moved + city"),
+        "luu-tru": ("overnight", "guest + stay", "staying + guest", "homestay", "guesthouse"),
+        "giay-phep-xay-dung": (
+            "build + house",
+            "second floor",
+            "extra floor",
+            "renovate",
+            "extension + house",
+            "new house",
+        ),
+        "ho-tro-covid": (
+            "motorbike taxi",
+            "lost + income",
+            "cash support",
+            "lottery ticket",
+            "street vendor",
+            "lost + job + lockdown",
+        ),
+        "tro-cap-that-nghiep": ("laid off", "lost + job", "unemployment", "fired"),
+        "tam-ngung-ho-kinh-doanh": ("shop + close", "close + shop", "pause + shop", "noodle shop"),
+        "tam-ngung-doanh-nghiep": ("company + pause", "suspend + company"),
+        "dang-ky-doanh-nghiep": ("start + company", "open + company", "set up + company"),
+        "dang-ky-ho-kinh-doanh": ("open + shop", "small shop + open", "start + shop"),
+        "hoa-giai-tranh-chap-dat-dai": (
+            "neighbour + land",
+            "neighbor + land",
+            "mediate",
+            "dispute",
+        ),
+        "topic:pickup-results": ("!collect + behalf", "!pick up + behalf", "!collect + instead"),
+        "ho-chieu": ("travel abroad", "immigration", "go abroad"),
+        "dang-ky-xe": ("number plate", "new motorbike", "new car", "license plate"),
+        "sang-ten-xe": ("second hand + motorbike", "used motorbike", "used car"),
+        "cccd": ("turned 14", "id card"),
+        "thuong-tru": ("household registration", "moved + permanently"),
+        "chuyen-nhuong-qsdd": ("bought + land", "buy + land", "sell + land + transfer"),
+        "ly-lich-tu-phap": ("criminal record", "police check", "background check"),
+        "xac-nhan-tinh-trang-hon-nhan": ("single status", "not married", "unmarried"),
+        "chung-thuc-ban-sao": ("certified copy", "notarised copy", "notarized copy"),
+        "topic:online": ("!stay home + online", "!quarantine + online", "!from home + online"),
+        "topic:postal": ("!by post", "!mail + result", "!deliver + home"),
+    }
 )
 
 _C = dict[str, tuple[str, ...]]

@@ -44,7 +44,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from bot.services.faq.catalogue import Catalogue, Entry, Procedure, Topic
-from bot.services.faq.cues import COST_PHRASES, INTENT_PHRASES, SITUATION_CUES
+from bot.services.faq.cues import COST_PHRASES, ENGLISH_CUES, INTENT_PHRASES, SITUATION_CUES
 from bot.services.faq.normalize import (
     CONTRAST_WORDS,
     COURTESY_TAIL,
@@ -276,14 +276,18 @@ class Matcher:
         self._cues: dict[str, list[_Cue]] = {}
         self._cue_vocabulary: dict[int, frozenset[str]] = {}
         cue_words: set[str] = set()
-        for entry_id, cues in SITUATION_CUES.items():
+        for entry_id in SITUATION_CUES.keys() | ENGLISH_CUES.keys():
             index = by_id.get(entry_id)
             if index is None:
                 continue
             vocabulary: set[str] = set()
-            for text in cues:
+            texts = [(t, None) for t in SITUATION_CUES.get(entry_id, ())]
+            texts += [(t, True) for t in ENGLISH_CUES.get(entry_id, ())]
+            for text, english in texts:
                 strong = text.startswith("!")
-                parts = tuple(tuple(tokens_of(part)) for part in text.lstrip("!").split("+"))
+                parts = tuple(
+                    tuple(tokens_of(part, english=english)) for part in text.lstrip("!").split("+")
+                )
                 if not parts or not all(parts) or not _distinctive(parts):
                     continue
                 cue = _Cue(index, strong, parts, text)

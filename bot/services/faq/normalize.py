@@ -885,6 +885,10 @@ ERRAND_PHRASES: tuple[str, ...] = (
     "dien ke",
     "so dep",
     "bien dep",
+    # English errands: selling it, something cheap, the best one
+    "sell",
+    "cheap",
+    "best",
 )
 
 OFF_TOPIC_WORDS: frozenset[str] = (
@@ -1459,13 +1463,15 @@ def _english_stem(token: str) -> str:
     return token
 
 
-def tokens_of(text: str, *, drop_fillers: bool = True) -> list[str]:
-    """Run the whole pipeline and return the tokens."""
+def tokens_of(text: str, *, drop_fillers: bool = True, english: bool | None = None) -> list[str]:
+    """Run the whole pipeline and return the tokens (``english``: force or forbid the
+    English reading; by default it is detected)."""
     folded = _SPACES.sub(" ", _PUNCT.sub(" ", fold(text))).strip()
     tokens = folded.split()
     if not tokens:
         return []
-    english = is_english(tokens)
+    if english is None:
+        english = is_english(tokens)
     if english and drop_fillers:
         # English words that fold onto Vietnamese ones ("do", "the", "my", "can") are
         # fillers only in an English sentence; Telex repair would mangle the rest
