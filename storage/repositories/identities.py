@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from storage.models import Identity
+
+# `last_seen_at` only ranks a person's identities (which one to write to): minutes are
+# precise enough, and not rewriting it at every actor-cache miss spares an UPDATE per update.
+LAST_SEEN_RESOLUTION = timedelta(minutes=5)
 
 
 async def touch_identity(
@@ -59,7 +63,9 @@ async def touch_identity(
         if clash is None:
             identity.username = username
     identity.first_name = first_name or identity.first_name or ""
-    identity.last_seen_at = now
+    seen = identity.last_seen_at
+    if seen is None or now - seen >= LAST_SEEN_RESOLUTION:
+        identity.last_seen_at = now
     await session.flush()
     return identity
 
