@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol
 
-from bot.redis_scripts import RELEASE_IF_OWNER, RENEW_IF_OWNER
+from bot.redis_support import RELEASE_IF_OWNER, RENEW_IF_OWNER, Outage, redis_failures
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -79,10 +79,8 @@ class RedisChatLocks:
         self.first_poll = first_poll
         self.max_poll = max_poll
         self.local = LocalChatLocks()
-        self._degraded = False
-        from redis.exceptions import RedisError
-
-        self._failures: tuple[type[Exception], ...] = (RedisError, OSError)
+        self._failures = redis_failures()
+        self._outage = Outage(log, "Redis chat locks", "ordering per process only")
 
     @contextlib.asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
@@ -106,10 +104,10 @@ class RedisChatLocks:
         while True:
             try:
                 if await self.redis.set(name, token, nx=True, px=ttl_ms):
-                    self._healthy()
+                    self._outage.back()
                     return True
             except self._failures as exc:
-                self._failed(exc)
+                self._outage.failed(exc)
                 return False
             if time.monotonic() >= deadline:
                 log.warning("chat lock %s held over %.0f s; handling anyway", name, self.max_wait)
@@ -124,24 +122,14 @@ class RedisChatLocks:
             try:
                 await self.redis.eval(RENEW_IF_OWNER, 1, name, token, ttl_ms)  # type: ignore[misc]
             except self._failures as exc:
-                self._failed(exc)
+                self._outage.failed(exc)
 
     async def _release(self, name: str, token: str) -> None:
         try:
             await self.redis.eval(RELEASE_IF_OWNER, 1, name, token)  # type: ignore[misc]
         except self._failures as exc:
             # The key lapses by itself within its TTL.
-            self._failed(exc)
-
-    def _failed(self, exc: Exception) -> None:
-        if not self._degraded:
-            log.warning("Redis chat locks unavailable (%s): ordering per process only", exc)
-        self._degraded = True
-
-    def _healthy(self) -> None:
-        if self._degraded:
-            log.warning("Redis chat locks available again")
-        self._degraded = False
+            self._outage.failed(exc)
 
     async def aclose(self) -> None:
         await self.redis.aclose()

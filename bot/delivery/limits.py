@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.events import ChatRef
 from bot.delivery.errors import Throttled
+from bot.redis_support import Outage, redis_failures
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -692,22 +693,8 @@ class RedisLimiter:
         self._refund = redis.register_script(_REFUND)
         self._settle = redis.register_script(_SETTLE)
         self.fallback = LocalLimiter(self.limits, clock=clock or time.monotonic)
-        self._degraded = False
-        # Imported here, not at the top: a process without Redis (one instance, or an outbox
-        # worker restarting mid-wave) should not pay for importing the client.
-        from redis.exceptions import RedisError
-
-        self._failures: tuple[type[Exception], ...] = (RedisError, OSError)
-
-    def _redis_failed(self, exc: Exception) -> None:
-        if not self._degraded:
-            log.warning("Redis limiter unavailable (%s): limiting in this process only", exc)
-        self._degraded = True
-
-    def _redis_back(self) -> None:
-        if self._degraded:
-            log.warning("Redis limiter available again")
-        self._degraded = False
+        self._failures = redis_failures()
+        self._outage = Outage(log, "Redis limiter", "limiting in this process only")
 
     def _now_ms(self) -> float:
         return -1.0 if self.clock is None else self.clock() * 1000.0
@@ -756,11 +743,11 @@ class RedisLimiter:
         try:
             answer = await self._acquire(keys=list(self._keys(chat)), args=args)
         except self._failures as exc:
-            self._redis_failed(exc)
+            self._outage.failed(exc)
             local = self.fallback.check(chat, priority)
             ticket = LOCAL_TICKET + local.ticket if local.ticket else ""
             return Decision(local.wait, ticket, local.shared)
-        self._redis_back()
+        self._outage.back()
         wait_ms, member = answer[0], answer[1]
         ticket = member.decode() if isinstance(member, bytes) else str(member)
         return Decision(int(wait_ms) / 1000.0, ticket, len(answer) > 2 and int(answer[2]) == 1)
@@ -776,7 +763,7 @@ class RedisLimiter:
         try:
             await self._refund(keys=list(self._keys(chat)), args=args)
         except self._failures as exc:
-            self._redis_failed(exc)
+            self._outage.failed(exc)
 
     async def settle(self, chat: ChatRef, priority: Priority, ticket: str) -> None:
         limits = self.limits.get(chat.channel)
@@ -795,7 +782,7 @@ class RedisLimiter:
         try:
             await self._settle(keys=list(self._keys(chat)), args=args)
         except self._failures as exc:
-            self._redis_failed(exc)
+            self._outage.failed(exc)
 
     async def block(self, chat: ChatRef, seconds: float) -> None:
         # Also held locally, so the block survives a Redis outage in this process.
@@ -804,7 +791,7 @@ class RedisLimiter:
         try:
             await self._block(keys=[key], args=[self._now_ms(), max(0.0, seconds) * 1000])
         except self._failures as exc:
-            self._redis_failed(exc)
+            self._outage.failed(exc)
 
     async def aclose(self) -> None:
         await self.redis.aclose()

@@ -17,7 +17,7 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.redis_scripts import RELEASE_IF_OWNER, RENEW_IF_OWNER
+from bot.redis_support import RELEASE_IF_OWNER, RENEW_IF_OWNER
 
 log = logging.getLogger(__name__)
 LOCK_KEY = 0x636F6E67  # "cong"
