@@ -885,6 +885,49 @@ ERRAND_PHRASES: tuple[str, ...] = (
     "dien ke",
     "so dep",
     "bien dep",
+    # Round 7: selling ads ("cần bán gấp lô đất sổ hồng riêng", "chính chủ bán nhà, giá
+    # thương lượng"), service firms that do the paperwork for a price ("công ty dịch vụ",
+    # "trọn gói", "giá rẻ"), templates ("mẫu đơn", "mẫu hợp đồng"), pets (a "chó" written
+    # with its accent is read as "thú cưng" before folding, because "cho" is also the
+    # filler "for"; "mèo") and pay ("lương bao nhiêu", "hưởng lương", "phụ cấp"): the citizen does
+    # not ask for the procedure whose paper is named.
+    "can ban nha",
+    "can ban dat",
+    "can ban lo",
+    "can ban can",
+    "can ban xe",
+    "ban gap",
+    "chinh chu ban",
+    "ban chinh chu",
+    "dat nen",
+    "thuong luong",
+    "so hong rieng",
+    "so do rieng",
+    "so rieng",
+    "ban lo",
+    "tung lo",
+    "cong ty dich vu",
+    "ben dich vu",
+    "van phong dich vu",
+    "dich vu lam",
+    "lam dich vu",
+    "lam tron goi",
+    "tron goi",
+    "gia re",
+    "re nhat",
+    "mau don",
+    "mau giay",
+    "mau hop dong",
+    "mau van ban",
+    "mau bien ban",
+    "mau to khai",
+    "thu cung",
+    "meo",
+    "luong bao nhieu",
+    "huong luong",
+    "tien luong",
+    "phu cap",
+    "tro cap bao nhieu",
     # English errands: selling it, something cheap, the best one
     "sell",
     "cheap",
@@ -1131,6 +1174,26 @@ SMALLTALK_PHRASES: frozenset[str] = frozenset(
         "ban co phai nguoi that khong",
     }
 )
+# Words that only speak of the bot itself ("bạn là người thật hả", "ad có phải robot
+# không", "em đang nói chuyện với ai"): a short question (SMALLTALK_MAX_WORDS, after
+# the courtesy words) with one of them is small talk, however it is phrased.
+SMALLTALK_MARKERS: frozenset[str] = frozenset(
+    {
+        "nguoi that",
+        "nguoi hay may",
+        "bot hay nguoi",
+        "may hay nguoi",
+        "robot",
+        "chatbot",
+        "bot",
+        "tra loi tu dong",
+        "noi chuyen voi ai",
+        "chat voi ai",
+        "ban la bot",
+        "ban la may",
+    }
+)
+SMALLTALK_MAX_WORDS = 8
 SMALLTALK_TAIL: frozenset[str] = frozenset({"a", "vay", "the", "nhi", "ha", "z", "do", "day"})
 
 # Words that may trail a greeting or a thank-you ("cảm ơn ad nhiều nha").
@@ -1202,6 +1265,7 @@ SPELLING_VARIANTS: Mapping[str, str] = {
 }
 
 _PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
+_DOG = re.compile(r"(?<!\w)chó(?!\w)", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 
 # A Vietnamese syllable without marks: onset, nucleus, coda. Used to decide whether
@@ -1445,7 +1509,13 @@ def is_smalltalk(tokens: list[str]) -> bool:
     words = list(tokens)
     while words and words[-1] in SMALLTALK_TAIL:
         words.pop()
-    return " ".join(words) in SMALLTALK_PHRASES
+    text = " ".join(words)
+    if text in SMALLTALK_PHRASES:
+        return True
+    if not words or len(words) > SMALLTALK_MAX_WORDS:
+        return False
+    padded = f" {text} "
+    return any(f" {marker} " in padded for marker in SMALLTALK_MARKERS)
 
 
 def is_english(tokens: list[str]) -> bool:
@@ -1466,6 +1536,9 @@ def _english_stem(token: str) -> str:
 def tokens_of(text: str, *, drop_fillers: bool = True, english: bool | None = None) -> list[str]:
     """Run the whole pipeline and return the tokens (``english``: force or forbid the
     English reading; by default it is detected)."""
+    if "ch" in text or "CH" in text or "Ch" in text:
+        # "chó" (a dog) folds onto the filler "cho"; read with its accent, it is a pet
+        text = _DOG.sub(" thu cung ", unicodedata.normalize("NFC", text))
     folded = _SPACES.sub(" ", _PUNCT.sub(" ", fold(text))).strip()
     tokens = folded.split()
     if not tokens:
