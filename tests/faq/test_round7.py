@@ -64,3 +64,56 @@ def test_small_talk_marker_needs_a_short_question() -> None:
     assert not is_smalltalk(tokens_of("zalo của ủy ban là gì để hỏi", drop_fillers=False))
     long = "mình là người thật muốn hỏi thủ tục đăng ký khai sinh cho con ở phường nào ạ"
     assert not is_smalltalk(tokens_of(long, drop_fillers=False))
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("ủy ban còn tiếp dân không ạ", "topic:accepted-list"),
+        ("thủ tục nào phải đợi hết dịch mới làm", "topic:accepted-list"),
+        ("làm thủ tục trên mạng được không", "topic:online"),
+        ("trả lệ phí bằng thẻ atm được không", "topic:payment"),
+        ("nộp hồ sơ trực tuyến rồi đóng phí ở đâu", "topic:payment"),
+        ("muốn hỏi thủ tục thì gọi đâu", "topic:hotline"),
+        ("lên phường có cần đặt lịch hẹn trước không", "topic:covid-rules"),
+        ("quá hẹn mấy hôm chưa đi lấy hồ sơ thì sao", "topic:pickup-results"),
+        ("Can the papers be sent to my home?", "topic:postal"),
+    ],
+)
+def test_round7_topic_frames(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["học tiếng anh online", "đăng ký gói internet", "làm thẻ atm", "chuyển khoản bị lỗi"],
+)
+def test_round7_topic_cues_ignore_everyday_errands(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).kind == "none"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # the child's certificate exists: recognition only
+        ("con đã có giấy khai sinh, giờ bố muốn nhận con", "nhan-cha-me-con"),
+        # no certificate yet and a father to be named: both at once
+        ("bé chưa có khai sinh, bố muốn đứng tên trong giấy", "khai-sinh-nhan-cha-me-con"),
+        # the parents' marriage is not the child's certificate
+        ("khai sinh cho con mà bố mẹ chưa đăng ký kết hôn", "khai-sinh"),
+        # a re-registration needs a word saying the paper is gone or done again
+        ("làm giấy kết hôn có mất phí không", "ket-hon"),
+        ("đăng ký lại kết hôn", "dang-ky-lai-ket-hon"),
+        ("khai sinh từ lâu mà mất bản chính, sổ gốc cũng không còn", "dang-ky-lai-khai-sinh"),
+        ("đăng ký kết hôn với bạn trai người Nhật", "ket-hon-yeu-to-nuoc-ngoai"),
+        ("đóng hộ kinh doanh", "cham-dut-ho-kinh-doanh"),
+        ("tạm đóng hộ kinh doanh 3 tháng", "tam-ngung-ho-kinh-doanh"),
+        ("mẹ mất không để lại di chúc, chia đất cho các con", "chung-thuc-phan-chia-di-san"),
+        ("công chứng bằng đại học ở đâu", "chung-thuc-ban-sao"),
+        ("công chứng hợp đồng mua bán nhà", "cong-chung-hop-dong"),
+    ],
+)
+def test_round7_siblings_by_state_words(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected

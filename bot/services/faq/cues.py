@@ -32,6 +32,7 @@ ids it keeps; cues of ids it drops are ignored. Add cues from ``congvu faq unans
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 # Phrases that show a question is about paperwork at an office (before fillers go:
@@ -159,7 +160,15 @@ ENGLISH_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "mediate",
             "dispute",
         ),
-        "topic:pickup-results": ("!collect + behalf", "!pick up + behalf", "!collect + instead"),
+        "topic:pickup-results": (
+            "!collect + behalf",
+            "!pick up + behalf",
+            "!collect + instead",
+            "!collect + result",
+            "!pick up + result",
+            "!lost + receipt",
+            "!missed + appointment",
+        ),
         "ho-chieu": ("travel abroad", "immigration", "go abroad"),
         "dang-ky-xe": ("number plate", "new motorbike", "new car", "license plate"),
         "sang-ten-xe": ("second hand + motorbike", "used motorbike", "used car"),
@@ -169,8 +178,51 @@ ENGLISH_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "ly-lich-tu-phap": ("criminal record", "police check", "background check"),
         "xac-nhan-tinh-trang-hon-nhan": ("single status", "not married", "unmarried"),
         "chung-thuc-ban-sao": ("certified copy", "notarised copy", "notarized copy"),
-        "topic:online": ("!stay home + online", "!quarantine + online", "!from home + online"),
-        "topic:postal": ("!by post", "!mail + result", "!deliver + home"),
+        "topic:online": (
+            "!stay home + online",
+            "!quarantine + online",
+            "!from home + online",
+            "!online + apply",
+            "!online + submit",
+        ),
+        "topic:postal": (
+            "!by post",
+            "!mail + result",
+            "!deliver + home",
+            "!sent + home",
+            "!send + home",
+            "!post",
+            "!mail",
+            "!delivered",
+        ),
+        "topic:accepted-list": (
+            "!still open",
+            "!open + public",
+            "!open + ward",
+            "!open + commune",
+            "!lockdown",
+            "!closed",
+        ),
+        "topic:payment": (
+            "!pay + fee",
+            "!pay + online",
+            "!pay + card",
+            "!bank transfer",
+            "!credit card",
+        ),
+        "topic:hotline": (
+            "!phone number",
+            "!call + ask",
+            "!hotline",
+            "!zalo",
+        ),
+        "topic:covid-rules": (
+            "!appointment",
+            "!queue",
+            "!book + slot",
+            "!opening hours",
+            "!wear + mask",
+        ),
     }
 )
 
@@ -825,6 +877,17 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!nhận những hồ sơ",
             "!còn nhận hồ sơ",
             "!nhận hồ sơ gì",
+            "!còn tiếp dân",
+            "!còn làm việc",
+            "!làm việc bình thường",
+            "!đợi hết dịch",
+            "!hết dịch + mới",
+            "!còn mở cửa",
+            "!đóng cửa + phường",
+            "!đóng cửa + ủy ban",
+            "!còn nhận",
+            "!ngừng nhận",
+            "!tạm ngừng tiếp nhận",
         ),
         "topic:postal": (
             "!gửi về nhà",
@@ -852,6 +915,12 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "trên điện thoại + hồ sơ",
             "qua máy tính",
             "qua zalo + hồ sơ",
+            "trên mạng",
+            "trực tuyến",
+            "!làm tại nhà",
+            "!không cần lên",
+            "!không cần đến",
+            "!dịch vụ công + tài khoản",
         ),
         "topic:payment": (
             "!trả tiền + trực tuyến",
@@ -860,6 +929,17 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!momo",
             "!trừ tiền + hồ sơ",
             "!đóng tiền + trên mạng",
+            "!thẻ atm + phí",
+            "!thanh toán + phí",
+            "!trả phí",
+            "!đóng phí",
+            "!nộp phí",
+            "!chuyển khoản + phí",
+            "!chuyển khoản + hồ sơ",
+            "!ví điện tử",
+            "!quét mã",
+            "!internet banking",
+            "!tiền mặt + phí",
         ),
         "topic:hotline": (
             "!gọi điện hỏi",
@@ -871,6 +951,17 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!zalo + phường",
             "!sdt + một cửa",
             "!số điện thoại + một cửa",
+            "!gọi đâu",
+            "!gọi điện",
+            "!hotline",
+            "!đường dây nóng",
+            "!tổng đài",
+            "!số điện thoại + hỏi",
+            "!số điện thoại + liên hệ",
+            "!zalo + hỏi",
+            "!fanpage",
+            "!nhắn tin + hỏi",
+            "!liên hệ + hỏi",
         ),
         "topic:covid-rules": (
             "đeo khẩu trang",
@@ -884,6 +975,23 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "bị sốt + vào",
             "giữ khoảng cách",
             "vào trụ sở + khẩu trang",
+            "!số thứ tự",
+            "!bốc số",
+            "!lấy số + phường",
+            "!lấy số + xã",
+            "!xếp hàng",
+            "!đặt lịch",
+            "!hẹn trước",
+            "!hẹn giờ + lên",
+            "!đặt hẹn",
+            "!giờ làm việc",
+            "!mấy giờ + làm việc",
+            "!thứ bảy + làm việc",
+            "!chủ nhật + làm việc",
+            "!đông người",
+            "!quy định + lên phường",
+            "!quy định + đến ủy ban",
+            "!mang theo + vào",
         ),
         "topic:pickup-results": (
             "!nhận thay",
@@ -908,6 +1016,305 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!biên nhận + lấy",
             "!phiếu hẹn + nhận",
             "!trả kết quả + trực tiếp",
+            "!quá hẹn",
+            "!trễ hẹn",
+            "!lỡ hẹn",
+            "!mất giấy biên nhận",
+            "!mất biên nhận",
+            "!mất giấy hẹn",
+            "!mất phiếu hẹn",
+            "!chưa đi lấy",
+            "!chưa lấy + kết quả",
+            "!quên lấy",
+            "!lấy kết quả",
+            "!người nhà + lấy",
+            "!bị hủy + hồ sơ",
+            "!hồ sơ + bị hủy",
+            "!kết quả + lâu",
+            "!trả kết quả",
         ),
     }
+)
+
+
+# Sibling procedures decided by state words (round 7). Procedures of one family share
+# their words (khai sinh / khai sinh kết hợp nhận cha / nhận cha mẹ con / đăng ký lại khai
+# sinh), so overlap alone cannot tell them apart; the citizen's situation can: whether the
+# child already has a birth certificate, whether the original and the register are lost,
+# whether the shop closes for good or pauses, whether there is a will. When the best entry
+# is one of ``when`` and the question (read with its fillers, "đã", "chưa", "không" kept)
+# has one of ``any`` (empty: always) and none of ``unless``, the answer is ``then``, with
+# the support the first entry had. Phrases use the cue syntax ("a + b": all parts,
+# anywhere). Rules are tried in order; the first that applies wins, once.
+@dataclass(frozen=True)
+class SiblingRule:
+    when: tuple[str, ...]
+    then: str
+    any: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+
+# Words saying a paper existed and is gone, or is done again: without one of them a
+# re-registration ("đăng ký lại") is not what is asked ("làm giấy kết hôn có mất phí").
+# ("thất lạc" and English "lost" read as "mất": they count next to a paper, as "mất" does.)
+_AGAIN: tuple[str, ...] = (
+    "lại",
+    "bị mất",
+    "làm mất",
+    "đánh mất",
+    "mất giấy",
+    "mất bản",
+    "mất sổ",
+    "mất hết",
+    "mất cả",
+    "đều mất",
+    "mất luôn",
+    "mất rồi",
+    "đã mất",
+    "không còn",
+    "ko còn",
+    "hư hỏng",
+    "rách",
+    "cháy",
+    "lũ cuốn",
+    "sổ gốc",
+    "sổ lưu",
+    "từ năm",
+    "ngày xưa",
+    "hồi xưa",
+    "trước đây",
+    "lâu rồi",
+    "again",
+    "mat + certificate",
+    "lamlai",
+)
+# Nobody's record of it is left: the register has to be made again.
+_RECORD_GONE: tuple[str, ...] = (
+    "mất + bản chính + sổ",
+    "sổ gốc + không còn",
+    "sổ gốc + ko còn",
+    "sổ gốc + mất",
+    "sổ lưu + không còn",
+    "sổ lưu + mất",
+    "mất + sổ lưu",
+    "mất + sổ gốc",
+    "không còn lưu",
+    "ko còn lưu",
+    "không còn sổ",
+    "không lưu",
+    "thất lạc + sổ",
+)
+# The child's birth certificate exists / does not exist yet (next to the word, so that
+# "bố mẹ chưa đăng ký kết hôn" is not read as "no birth certificate").
+_HAS_BIRTH: tuple[str, ...] = (
+    "đã có giấy khai sinh",
+    "đã có khai sinh",
+    "đã làm giấy khai sinh",
+    "đã làm khai sinh",
+    "đã khai sinh",
+    "đã đăng ký khai sinh",
+    "có khai sinh rồi",
+    "có giấy khai sinh rồi",
+    "khai sinh rồi",
+    "làm khai sinh rồi",
+)
+_NO_BIRTH: tuple[str, ...] = (
+    "chưa có giấy khai sinh",
+    "chưa có khai sinh",
+    "chưa làm giấy khai sinh",
+    "chưa làm khai sinh",
+    "chưa khai sinh",
+    "chưa đăng ký khai sinh",
+    "chưa làm giấy tờ",
+)
+# A parent to be recognised (not "nhận" alone: "phường có nhận không" is accepting).
+_RECOGNISE: tuple[str, ...] = (
+    "nhận cha",
+    "nhận con",
+    "nhận bố",
+    "nhận mẹ",
+    "nhận là cha",
+    "nhận lại con",
+    "tên bố",
+    "tên cha",
+    "ghi tên",
+    "đứng tên",
+    "bố muốn",
+    "cha muốn",
+    "bố ruột",
+    "cha ruột",
+)
+_TEMPORARY: tuple[str, ...] = (
+    "tạm",
+    "vài tháng",
+    "mấy tháng",
+    "một thời gian",
+    "1 thời gian",
+    "2 tháng",
+    "3 tháng",
+    "hết dịch",
+)
+
+SIBLING_RULES: tuple[SiblingRule, ...] = (
+    # --- birth and parentage ---------------------------------------------------------
+    SiblingRule(
+        ("khai-sinh", "khai-sinh-nhan-cha-me-con", "dang-ky-lai-khai-sinh"),
+        "nhan-cha-me-con",
+        any=tuple(f"{state} + {who}" for state in _HAS_BIRTH for who in _RECOGNISE),
+        unless=_NO_BIRTH,
+    ),
+    SiblingRule(
+        ("khai-sinh", "nhan-cha-me-con"),
+        "khai-sinh-nhan-cha-me-con",
+        any=tuple(f"{state} + {who}" for state in _NO_BIRTH for who in _RECOGNISE),
+        unless=("không có bố", "không có cha", "không ghi tên", "không có tên", *_HAS_BIRTH),
+    ),
+    *(
+        SiblingRule((first, "trich-luc-ho-tich"), again, any=_RECORD_GONE)
+        for first, again in (
+            ("khai-sinh", "dang-ky-lai-khai-sinh"),
+            ("ket-hon", "dang-ky-lai-ket-hon"),
+            ("khai-tu", "dang-ky-lai-khai-tu"),
+        )
+    ),
+    # a re-registration needs a word saying the paper is gone or done again
+    *(
+        SiblingRule((again,), first, unless=_AGAIN)
+        for first, again in (
+            ("khai-sinh", "dang-ky-lai-khai-sinh"),
+            ("ket-hon", "dang-ky-lai-ket-hon"),
+            ("khai-tu", "dang-ky-lai-khai-tu"),
+        )
+    ),
+    # --- a foreign element (a nationality, a foreign country) --------------------------
+    SiblingRule(("ket-hon",), "ket-hon-yeu-to-nuoc-ngoai", any=("nuocngoai",)),
+    SiblingRule(("khai-sinh",), "khai-sinh-yeu-to-nuoc-ngoai", any=("nuocngoai",)),
+    # --- household business: open / change / pause / close ----------------------------
+    SiblingRule(
+        ("dang-ky-ho-kinh-doanh", "tam-ngung-ho-kinh-doanh", "thay-doi-ho-kinh-doanh"),
+        "cham-dut-ho-kinh-doanh",
+        any=(
+            "đóng hộ kinh doanh",
+            "đóng + hộ kinh doanh + luôn",
+            "đóng cửa luôn",
+            "đóng luôn",
+            "dẹp",
+            "giải thể",
+            "nghỉ hẳn",
+            "nghỉ luôn",
+            "thôi kinh doanh",
+            "thôi bán",
+            "không bán nữa",
+            "không kinh doanh nữa",
+            "ko bán nữa",
+            "ko kinh doanh nữa",
+            "chấm dứt",
+            "trả giấy phép",
+            "xóa + hộ kinh doanh",
+            "hủy + hộ kinh doanh",
+        ),
+        unless=_TEMPORARY,
+    ),
+    SiblingRule(
+        ("dang-ky-ho-kinh-doanh", "cham-dut-ho-kinh-doanh"),
+        "tam-ngung-ho-kinh-doanh",
+        any=("tạm nghỉ", "tạm ngừng", "tạm đóng", "tạm dừng", "nghỉ + tháng", "nghỉ bán + tháng"),
+    ),
+    SiblingRule(
+        ("dang-ky-ho-kinh-doanh",),
+        "thay-doi-ho-kinh-doanh",
+        any=(
+            "đổi địa chỉ",
+            "chuyển địa điểm",
+            "chuyển địa chỉ",
+            "thay đổi",
+            "đổi chủ",
+            "đổi tên",
+            "thêm ngành",
+            "bổ sung ngành",
+        ),
+    ),
+    SiblingRule(
+        ("dang-ky-doanh-nghiep",),
+        "tam-ngung-doanh-nghiep",
+        any=("tạm ngừng", "tạm nghỉ", "tạm dừng"),
+    ),
+    # --- inheritance: with or without a will ---------------------------------------------
+    SiblingRule(
+        ("chung-thuc-di-chuc", "chung-thuc-tu-choi-di-san"),
+        "chung-thuc-phan-chia-di-san",
+        any=(
+            "không để lại di chúc",
+            "ko để lại di chúc",
+            "không có di chúc",
+            "ko có di chúc",
+            "không di chúc",
+            "ko di chúc",
+            "không lập di chúc",
+            "không để lại + chia",
+            "chia + thừa kế",
+            "chia + di sản",
+            "phân chia",
+        ),
+        unless=("từ chối", "không nhận"),
+    ),
+    # --- certifying a copy vs a contract -------------------------------------------------
+    SiblingRule(
+        ("cong-chung-hop-dong", "chung-thuc-hop-dong", "chung-thuc-chu-ky"),
+        "chung-thuc-ban-sao",
+        any=(
+            "bằng đại học",
+            "bằng tốt nghiệp",
+            "bằng cấp",
+            "văn bằng",
+            "học bạ",
+            "bảng điểm",
+            "bản sao",
+            "sao y",
+            "photo",
+            "cmnd",
+            "cancuoc",
+            "hộ chiếu",
+            "giấy khai sinh",
+            "hộ khẩu",
+        ),
+        unless=("hợp đồng", "di chúc", "chữ ký", "ủy quyền", "văn bản", "người dịch", "bản dịch"),
+    ),
+    # --- topic frames --------------------------------------------------------------------
+    SiblingRule(
+        ("topic:online",),
+        "topic:payment",
+        any=(
+            "phí",
+            "lệ phí",
+            "thanh toán",
+            "chuyển khoản",
+            "trả tiền",
+            "đóng tiền",
+            "nộp tiền",
+            "pay",
+            "fee",
+        ),
+    ),
+    SiblingRule(
+        ("topic:pickup-results", "topic:accepted-list", "topic:online"),
+        "topic:covid-rules",
+        any=("hẹn trước", "đặt lịch", "đặt hẹn", "hẹn giờ", "số thứ tự", "xếp hàng", "bốc số"),
+        unless=("kết quả", "quá hẹn", "trễ hẹn"),
+    ),
+    SiblingRule(
+        ("topic:covid-rules",),
+        "topic:accepted-list",
+        any=(
+            "thủ tục nào",
+            "hồ sơ nào",
+            "việc gì",
+            "được làm",
+            "vẫn làm",
+            "còn làm",
+            "phải chờ",
+            "phải đợi",
+            "hết dịch",
+        ),
+    ),
 )

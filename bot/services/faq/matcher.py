@@ -44,7 +44,13 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 
 from bot.services.faq.catalogue import Catalogue, Entry, Procedure, Topic
-from bot.services.faq.cues import COST_PHRASES, ENGLISH_CUES, INTENT_PHRASES, SITUATION_CUES
+from bot.services.faq.cues import (
+    COST_PHRASES,
+    ENGLISH_CUES,
+    INTENT_PHRASES,
+    SIBLING_RULES,
+    SITUATION_CUES,
+)
 from bot.services.faq.normalize import (
     CONTRAST_WORDS,
     COURTESY_TAIL,
@@ -300,6 +306,39 @@ class Matcher:
         self._cue_words = frozenset(cue_words)
         self._intent = frozenset(tuple(p.split()) for p in INTENT_PHRASES)
         self._cost = frozenset(tuple(p.split()) for p in COST_PHRASES)
+        self._build_siblings()
+
+    def _build_siblings(self) -> None:
+        """Index the sibling rules (cues.SIBLING_RULES) by the entry they move from."""
+        by_id = {item.entry.id: index for index, item in enumerate(self._entries)}
+
+        def compile_all(texts: Sequence[str]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+            out = []
+            for text in texts:
+                parts = tuple(tuple(tokens_of(p, drop_fillers=False)) for p in text.split("+"))
+                if parts and all(parts):
+                    out.append(parts)
+            return tuple(out)
+
+        self._siblings: dict[int, list[_Sibling]] = {}
+        for rule in SIBLING_RULES:
+            then = by_id.get(rule.then)
+            if then is None:
+                continue
+            sibling = _Sibling(then, compile_all(rule.any), compile_all(rule.unless))
+            for first in rule.when:
+                if first in by_id and first != rule.then:
+                    self._siblings.setdefault(by_id[first], []).append(sibling)
+
+    def _sibling(self, content: Sequence[str], top: _Scored) -> int | None:
+        """The sibling of the best entry that the question's state words ask for."""
+        for rule in self._siblings.get(top.index, ()):
+            if rule.any and not any(_has_all(content, parts) for parts in rule.any):
+                continue
+            if any(_has_all(content, parts) for parts in rule.unless):
+                continue
+            return rule.then
+        return None
 
     def _has_intent(self, tokens: Sequence[str]) -> bool:
         """Whether the question (tokens before fillers go) speaks of paperwork."""
@@ -336,10 +375,13 @@ class Matcher:
             floor = min(cfg.cue_floor + cfg.cue_step * (count - 1), cfg.cue_cap)
             missing_contrast = len(view.contrast - known)
             floor *= (1.0 - cfg.contrast_penalty) ** missing_contrast
-            if not intent:
+            if not intent or isinstance(item.entry, Topic):
                 # With an administrative intent, everyday words are the details of the
                 # situation ("ck em đi làm trong SG", "bán ở chợ"); without it they count
-                # (but never the words of the entry's own cues: "chạy xe ôm").
+                # (but never the words of the entry's own cues: "chạy xe ôm"). A topic's
+                # cues are generic frames (online, a transfer, a phone number), so its
+                # situation is never an everyday one: "đăng ký khám bệnh online",
+                # "nộp tiền nước online" are about something else.
                 floor *= (1.0 - cfg.offtopic_penalty) ** len(view.offtopic - known)
             lifted[index] = floor
         if not lifted:
@@ -453,6 +495,14 @@ class Matcher:
 
         cfg = self.config
         ranked = self._rerank(view, ranked)
+        sibling = self._sibling(content, ranked[0])
+        if sibling is not None:
+            # The family is right, the member is decided by the situation: the sibling
+            # takes the first place with the support its relative earned.
+            first = ranked[0]
+            ranked = [
+                _Scored(sibling, first.score, first.tie, first.support, first.named, first.position)
+            ] + [s for s in ranked if s.index != sibling]
         top = ranked[0]
         best_entry = self._entries[top.index].entry
         # the price of a thing, not the fee of a paper: every support is lowered alike
@@ -830,6 +880,26 @@ def _contains(tokens: Sequence[str], phrases: frozenset[tuple[str, ...]]) -> boo
             if tuple(tokens[i : i + size]) in phrases:
                 return True
     return False
+
+
+def _has_all(tokens: Sequence[str], parts: Sequence[Sequence[str]]) -> bool:
+    """Whether every part occurs in ``tokens`` as a contiguous phrase (any order)."""
+    for part in parts:
+        size = len(part)
+        first = part[0]
+        if not any(
+            tok == first and tuple(tokens[i : i + size]) == tuple(part)
+            for i, tok in enumerate(tokens)
+        ):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class _Sibling:
+    then: int
+    any: tuple[tuple[tuple[str, ...], ...], ...]
+    unless: tuple[tuple[tuple[str, ...], ...], ...]
 
 
 def _distinctive(parts: Sequence[Sequence[str]]) -> bool:
