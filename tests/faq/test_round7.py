@@ -117,3 +117,20 @@ def test_round7_topic_cues_ignore_everyday_errands(matcher: Matcher, question: s
 def test_round7_siblings_by_state_words(matcher: Matcher, question: str, expected: str) -> None:
     result = matcher.match(question)
     assert result.best is not None and result.best.id == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("llpt", "ly-lich-tu-phap"),
+        ("hưởng tctn cần gì", "tro-cap-that-nghiep"),
+        ("gia han tt o dau", "gia-han-tam-tru"),
+        ("ctbs hoc ba", "chung-thuc-ban-sao"),
+        ("xnhn de ket hon", "xac-nhan-tinh-trang-hon-nhan"),
+        ("hỗ trợ cho người bán hàng rong mất thu nhập", "ho-tro-covid"),
+        ("hỗ trợ 1tr5 vì covid", "ho-tro-covid"),
+    ],
+)
+def test_round7_abbreviations_and_aid(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected
