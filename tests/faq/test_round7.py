@@ -134,3 +134,18 @@ def test_round7_siblings_by_state_words(matcher: Matcher, question: str, expecte
 def test_round7_abbreviations_and_aid(matcher: Matcher, question: str, expected: str) -> None:
     result = matcher.match(question)
     assert result.best is not None and result.best.id == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("bé chưa có giấy khai sinh, bố muốn đứng tên luôn", "khai-sinh-nhan-cha-me-con"),
+        ("con được cấp khai sinh rồi, giờ bố muốn nhận con", "nhan-cha-me-con"),
+        ("bố mất không có di chúc, anh em thỏa thuận chia đất", "chung-thuc-phan-chia-di-san"),
+        ("kết hôn năm 1990, ủy ban không còn lưu sổ, làm lại", "dang-ky-lai-ket-hon"),
+        ("nộp hồ sơ lâu rồi, quá hạn hẹn có lấy được không", "topic:pickup-results"),
+    ],
+)
+def test_round7_state_words_after_batch_e(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected

@@ -1028,6 +1028,9 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!phiếu hẹn + nhận",
             "!trả kết quả + trực tiếp",
             "!quá hẹn",
+            "!quá hạn hẹn",
+            "!quá hạn + lấy",
+            "!quá ngày hẹn",
             "!trễ hẹn",
             "!lỡ hẹn",
             "!mất giấy biên nhận",
@@ -1128,6 +1131,10 @@ _HAS_BIRTH: tuple[str, ...] = (
     "có giấy khai sinh rồi",
     "khai sinh rồi",
     "làm khai sinh rồi",
+    "được cấp giấy khai sinh",
+    "được cấp khai sinh",
+    "có giấy khai sinh",
+    "có khai sinh",
 )
 _NO_BIRTH: tuple[str, ...] = (
     "chưa có giấy khai sinh",
@@ -1155,6 +1162,18 @@ _RECOGNISE: tuple[str, ...] = (
     "bố ruột",
     "cha ruột",
 )
+_NO_WILL: tuple[str, ...] = (
+    "không để lại di chúc",
+    "không có di chúc",
+    "không di chúc",
+    "không lập di chúc",
+    "chưa kịp lập di chúc",
+)
+_AGAIN_OF: dict[str, str] = {
+    "khai sinh": "dang-ky-lai-khai-sinh",
+    "kết hôn": "dang-ky-lai-ket-hon",
+    "khai tử": "dang-ky-lai-khai-tu",
+}
 _TEMPORARY: tuple[str, ...] = (
     "tạm",
     "vài tháng",
@@ -1169,7 +1188,12 @@ _TEMPORARY: tuple[str, ...] = (
 SIBLING_RULES: tuple[SiblingRule, ...] = (
     # --- birth and parentage ---------------------------------------------------------
     SiblingRule(
-        ("khai-sinh", "khai-sinh-nhan-cha-me-con", "dang-ky-lai-khai-sinh"),
+        (
+            "khai-sinh",
+            "khai-sinh-nhan-cha-me-con",
+            "dang-ky-lai-khai-sinh",
+            "khai-sinh-yeu-to-nuoc-ngoai",
+        ),
         "nhan-cha-me-con",
         any=tuple(f"{state} + {who}" for state in _HAS_BIRTH for who in _RECOGNISE),
         unless=_NO_BIRTH,
@@ -1178,7 +1202,14 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
         ("khai-sinh", "nhan-cha-me-con"),
         "khai-sinh-nhan-cha-me-con",
         any=tuple(f"{state} + {who}" for state in _NO_BIRTH for who in _RECOGNISE),
-        unless=("không có bố", "không có cha", "không ghi tên", "không có tên", *_HAS_BIRTH),
+        unless=(
+            "không có bố",
+            "không có cha",
+            "không ghi tên",
+            "không có tên",
+            # ("chưa có giấy khai sinh" contains "có giấy khai sinh")
+            *(p for p in _HAS_BIRTH if not p.startswith("có ")),
+        ),
     ),
     *(
         SiblingRule((first, "trich-luc-ho-tich"), again, any=_RECORD_GONE)
@@ -1187,6 +1218,16 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             ("ket-hon", "dang-ky-lai-ket-hon"),
             ("khai-tu", "dang-ky-lai-khai-tu"),
         )
+    ),
+    # a re-registration of the paper the question names, not of another one
+    *(
+        SiblingRule(
+            tuple(other for other in _AGAIN_OF.values() if other != again),
+            again,
+            any=(paper,),
+            unless=tuple(p for p in _AGAIN_OF if p != paper),
+        )
+        for paper, again in _AGAIN_OF.items()
     ),
     # a re-registration needs a word saying the paper is gone or done again
     *(
@@ -1255,19 +1296,22 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
         ("chung-thuc-di-chuc", "chung-thuc-tu-choi-di-san"),
         "chung-thuc-phan-chia-di-san",
         any=(
-            "không để lại di chúc",
-            "ko để lại di chúc",
-            "không có di chúc",
-            "ko có di chúc",
-            "không di chúc",
-            "ko di chúc",
-            "không lập di chúc",
+            *_NO_WILL,
             "không để lại + chia",
             "chia + thừa kế",
             "chia + di sản",
             "phân chia",
         ),
         unless=("từ chối", "không nhận"),
+    ),
+    SiblingRule(
+        ("khai-tu", "dang-ky-lai-khai-tu"),
+        "chung-thuc-phan-chia-di-san",
+        any=tuple(
+            f"{will} + {share}"
+            for will in _NO_WILL
+            for share in ("chia", "thừa kế", "thỏa thuận", "di sản", "sang tên")
+        ),
     ),
     # --- certifying a copy vs a contract -------------------------------------------------
     SiblingRule(
