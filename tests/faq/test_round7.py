@@ -149,3 +149,22 @@ def test_round7_abbreviations_and_aid(matcher: Matcher, question: str, expected:
 def test_round7_state_words_after_batch_e(matcher: Matcher, question: str, expected: str) -> None:
     result = matcher.match(question)
     assert result.best is not None and result.best.id == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # frames made of filler words, read with the fillers kept
+        ("giãn cách rồi những thủ tục nào còn được làm", "topic:accepted-list"),
+        ("quy định khi đến bộ phận một cửa là gì", "topic:covid-rules"),
+        # an operation named beside a situation
+        ("bố mẹ cháu mất cả rồi, tôi muốn làm người giám hộ", "giam-ho"),
+    ],
+)
+def test_round7_frames_and_operations(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected
+
+
+def test_frame_of_a_topic_pays_for_everyday_words(matcher: Matcher) -> None:
+    assert matcher.match("tuyển sinh lớp 1 những thủ tục nào").kind == "none"

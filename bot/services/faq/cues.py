@@ -1051,6 +1051,36 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 
+# Question frames made only of words the word-overlap score drops as fillers ("thủ tục
+# nào", "làm được", "quy định khi đến"), read with the fillers kept. Each carries its own
+# intent; a topic's frame still pays for everyday words ("tuyển sinh lớp 1 …").
+FRAME_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "topic:accepted-list": (
+            "thủ tục nào + được",
+            "thủ tục nào + vẫn",
+            "thủ tục nào + còn",
+            "thủ tục nào + phải đợi",
+            "thủ tục nào + phải chờ",
+            "những thủ tục nào",
+            "những thủ tục gì",
+            "hồ sơ nào + được",
+            "hồ sơ nào + nhận",
+            "việc gì + được giải quyết",
+            "làm được + thủ tục gì",
+        ),
+        "topic:covid-rules": (
+            "quy định + khi đến",
+            "quy định + khi lên",
+            "quy định + khi vào",
+            "quy định + motcua",
+            "cần lưu ý gì + khi đến",
+            "cần lưu ý gì + khi lên",
+        ),
+    }
+)
+
+
 # Sibling procedures decided by state words (round 7). Procedures of one family share
 # their words (khai sinh / khai sinh kết hợp nhận cha / nhận cha mẹ con / đăng ký lại khai
 # sinh), so overlap alone cannot tell them apart; the citizen's situation can: whether the
@@ -1312,6 +1342,27 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             for will in _NO_WILL
             for share in ("chia", "thừa kế", "thỏa thuận", "di sản", "sang tên")
         ),
+    ),
+    # --- an operation named beside a situation ("lấy chồng xa, cắt tên khỏi hộ khẩu";
+    # "bố mẹ mất, làm người giám hộ cho cháu"): the operation is what is asked
+    SiblingRule(
+        ("ket-hon", "khai-tu", "khai-sinh", "tach-ho", "thuong-tru"),
+        "xoa-thuong-tru",
+        any=(
+            "cắt tên + hộ khẩu",
+            "xóa tên + hộ khẩu",
+            "cắt khẩu",
+            "cắt hộ khẩu",
+            "xóa hộ khẩu",
+            "xóa thường trú",
+            "xóa đăng ký thường trú",
+        ),
+    ),
+    SiblingRule(
+        ("khai-tu", "khai-sinh", "nuoi-con-nuoi"),
+        "giam-ho",
+        any=("giám hộ",),
+        unless=("khai tử", "chứng tử", "thôi giám hộ", "chấm dứt", "hủy giám hộ"),
     ),
     # --- certifying a copy vs a contract -------------------------------------------------
     SiblingRule(

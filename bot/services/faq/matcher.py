@@ -47,6 +47,7 @@ from bot.services.faq.catalogue import Catalogue, Entry, Procedure, Topic
 from bot.services.faq.cues import (
     COST_PHRASES,
     ENGLISH_CUES,
+    FRAME_CUES,
     INTENT_PHRASES,
     SIBLING_RULES,
     SITUATION_CUES,
@@ -307,6 +308,14 @@ class Matcher:
         self._intent = frozenset(tuple(p.split()) for p in INTENT_PHRASES)
         self._cost = frozenset(tuple(p.split()) for p in COST_PHRASES)
         self._build_siblings()
+        self._frames: list[tuple[int, tuple[tuple[str, ...], ...]]] = [
+            (by_id[entry_id], parts)
+            for entry_id, texts in FRAME_CUES.items()
+            if entry_id in by_id
+            for text in texts
+            if (parts := tuple(tuple(tokens_of(p, drop_fillers=False)) for p in text.split("+")))
+            and all(parts)
+        ]
 
     def _build_siblings(self) -> None:
         """Index the sibling rules (cues.SIBLING_RULES) by the entry they move from."""
@@ -356,18 +365,31 @@ class Matcher:
                     hits[cue.index] = hits.get(cue.index, 0) + 1
         return hits
 
-    def _apply_cues(self, view: _QueryView, ranked: list[_Scored], intent: bool) -> list[_Scored]:
+    def _apply_cues(
+        self,
+        view: _QueryView,
+        ranked: list[_Scored],
+        intent: bool,
+        content: Sequence[str] = (),
+    ) -> list[_Scored]:
         """Lift entries named by a situation cue to the cue floor (see MatcherConfig)."""
         cfg = self.config
         if cfg.cue_floor <= 0 or view.offtopic & cfg.errand_words:
             return ranked
         hits = self._cue_hits(view)
+        # Question frames made of filler words ("thủ tục nào vẫn làm được"), read with
+        # the fillers kept; a frame carries its own intent.
+        framed = {index for index, parts in self._frames if _has_all(content, parts)}
+        for index in framed:
+            hits[index] = hits.get(index, 0) + 1
         if not hits:
             return ranked
         lifted: dict[int, float] = {}
         for index, count in hits.items():
-            if not intent and not any(
-                c.strong for c in self._cue_list(index) if self._cue_named(view, c)
+            if (
+                not intent
+                and index not in framed
+                and not any(c.strong for c in self._cue_list(index) if self._cue_named(view, c))
             ):
                 continue
             item = self._entries[index]
@@ -489,7 +511,7 @@ class Matcher:
         view = self._view(query, normalized, corrected)
         ranked = self._rank(view, self._candidates(query))
         intent = self._has_intent(content)
-        ranked = self._apply_cues(view, ranked, intent)
+        ranked = self._apply_cues(view, ranked, intent, content)
         if not ranked:
             return MatchResult("none", None, 0.0, (), False, False, normalized)
 
