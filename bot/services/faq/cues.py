@@ -133,7 +133,18 @@ ENGLISH_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "khai-sinh": ("had + baby", "newborn", "gave birth", "baby + born", "new baby"),
         "khai-tu": ("qua doi", "funeral"),
         "ket-hon": ("getting married", "get married", "wedding", "fiancee", "fiance"),
-        "ket-hon-yeu-to-nuoc-ngoai": ("marry + nuocngoai", "married + nuocngoai"),
+        "ket-hon-yeu-to-nuoc-ngoai": (
+            "!marry + nuocngoai",
+            "married + nuocngoai",
+            "!marriage + nuocngoai",
+            "wedding + nuocngoai",
+        ),
+        "khai-sinh-yeu-to-nuoc-ngoai": (
+            "birth + nuocngoai",
+            "born + nuocngoai",
+            "baby + nuocngoai",
+            "newborn + nuocngoai",
+        ),
         "tam-tru": ("rented + room", "rent + room", "landlord", "rented + flat", "moved + city"),
         "luu-tru": ("overnight", "guest + stay", "staying + guest", "homestay", "guesthouse"),
         "giay-phep-xay-dung": (
@@ -212,6 +223,9 @@ ENGLISH_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!pay + card",
             "!bank transfer",
             "!credit card",
+            "!receipt + pay",
+            "!receipt + fee",
+            "!receipt + online",
         ),
         "topic:hotline": (
             "!phone number",
@@ -343,6 +357,9 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "lấy vợ tây",
             "cô dâu + nước ngoài",
             "chú rể + nước ngoài",
+            "bạn trai + nước ngoài",
+            "bạn gái + nước ngoài",
+            "người yêu + nước ngoài",
         ),
         "trich-luc-ho-tich": (
             "bản sao giấy khai sinh",
@@ -629,6 +646,19 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "công ty + thêm ngành",
             "công ty + tăng vốn",
             "công ty + đổi giám đốc",
+            # round 8: a change named beside a company carries its own intent
+            "!công ty + thay giám đốc",
+            "!công ty + đổi giám đốc",
+            "!công ty + người đại diện",
+            "!công ty + đổi tên",
+            "!công ty + đổi địa chỉ",
+            "!công ty + đổi trụ sở",
+            "!công ty + chuyển trụ sở",
+            "!công ty + tăng vốn",
+            "!công ty + giảm vốn",
+            "!công ty + vốn điều lệ",
+            "!công ty + bổ sung ngành",
+            "!công ty + thêm ngành",
         ),
         "tam-ngung-doanh-nghiep": (
             "công ty + tạm nghỉ",
@@ -949,6 +979,22 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!chuyển khoản + hồ sơ",
             "!ví điện tử",
             "!quét mã",
+            # a receipt after paying online (round 8)
+            *(
+                f"!{paper} + {paid}"
+                for paper in ("biên lai", "hóa đơn")
+                for paid in (
+                    "thanh toán",
+                    "chuyển khoản",
+                    "nộp tiền",
+                    "đóng tiền",
+                    "trả tiền",
+                    "trực tuyến",
+                    "online",
+                    "qua mạng",
+                    "lệ phí",
+                )
+            ),
             "!internet banking",
             "!tiền mặt + phí",
         ),
@@ -971,6 +1017,13 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!số điện thoại + liên hệ",
             "!zalo + hỏi",
             "!fanpage",
+            # an official's own number (round 8)
+            "!số điện thoại + cán bộ",
+            "!sdt + cán bộ",
+            "!zalo + cán bộ",
+            "!số zalo",
+            "!số điện thoại + bộ phận",
+            "!zalo + một cửa",
             "!nhắn tin + hỏi",
             "!liên hệ + hỏi",
         ),
@@ -1006,6 +1059,19 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
         "topic:pickup-results": (
             "!nhận thay",
+            # the office is closed on the day of the appointment; a message saying the
+            # result is ready (round 8)
+            *(
+                f"!{day} + {closed}"
+                for day in ("ngày hẹn", "giấy hẹn", "phiếu hẹn", "lịch hẹn", "hẹn trả", "hẹn lấy")
+                for closed in ("nghỉ", "đóng cửa", "không làm việc", "cách ly", "phong tỏa")
+            ),
+            "!tin nhắn + kết quả",
+            "!tin nhắn + xong",
+            "!tin nhắn báo",
+            "!sms",
+            "!nhắn tin báo",
+            "!báo + có kết quả",
             "!nhận + giùm",
             "!nhận + thay",
             "!lấy + thay",
@@ -1204,6 +1270,20 @@ _AGAIN_OF: dict[str, str] = {
     "kết hôn": "dang-ky-lai-ket-hon",
     "khai tử": "dang-ky-lai-khai-tu",
 }
+# A paper that confirms a state, and the states of being single.
+_CONFIRM: tuple[str, ...] = ("xác nhận", "chứng nhận", "xn", "chứng minh")
+_SINGLE: tuple[str, ...] = (
+    "chưa kết hôn",
+    "độc thân",
+    "tình trạng hôn nhân",
+    "chưa lập gia đình",
+    "chưa có vợ",
+    "chưa có chồng",
+    "chưa vợ",
+    "chưa chồng",
+    "không có vợ",
+    "không có chồng",
+)
 _TEMPORARY: tuple[str, ...] = (
     "tạm",
     "vài tháng",
@@ -1268,6 +1348,50 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             ("khai-tu", "dang-ky-lai-khai-tu"),
         )
     ),
+    # --- confirmations: a paper saying one is single, or where one lives (round 8) -----
+    SiblingRule(
+        (
+            "ket-hon",
+            "ket-hon-yeu-to-nuoc-ngoai",
+            "dang-ky-lai-ket-hon",
+            "trich-luc-ho-tich",
+            "thay-doi-cai-chinh-ho-tich",
+        ),
+        "xac-nhan-tinh-trang-hon-nhan",
+        any=tuple(f"{paper} + {state}" for paper in _CONFIRM for state in _SINGLE),
+    ),
+    SiblingRule(
+        (
+            "thuong-tru",
+            "tam-tru",
+            "gia-han-tam-tru",
+            "xoa-thuong-tru",
+            "xoa-tam-tru",
+            "luu-tru",
+            "tam-vang",
+            "tach-ho",
+        ),
+        "xac-nhan-cu-tru",
+        any=tuple(
+            f"{paper} {where}"
+            for paper in ("xác nhận", "xn", "giấy xác nhận")
+            for where in (
+                "thường trú",
+                "tạm trú",
+                "cư trú",
+                "nơi ở",
+                "địa chỉ",
+                "đang ở",
+                "đang tạm trú",
+            )
+        )
+        + tuple(
+            f"{paper} + {where}"
+            for paper in ("giấy xác nhận", "xin xác nhận", "cần xác nhận", "cấp xác nhận")
+            for where in ("thường trú", "tạm trú", "cư trú", "nơi ở", "địa chỉ")
+        ),
+        unless=("xóa", "gia hạn", "hết hạn"),
+    ),
     # --- a foreign element (a nationality, a foreign country) --------------------------
     SiblingRule(("ket-hon",), "ket-hon-yeu-to-nuoc-ngoai", any=("nuocngoai",)),
     SiblingRule(("khai-sinh",), "khai-sinh-yeu-to-nuoc-ngoai", any=("nuocngoai",)),
@@ -1292,6 +1416,12 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             "ko kinh doanh nữa",
             "chấm dứt",
             "trả giấy phép",
+            # the licence itself closed, handed back or cancelled (round 8)
+            *(
+                f"{verb} {paper}"
+                for verb in ("đóng", "trả", "trả lại", "hủy", "nộp lại", "thu hồi", "xóa")
+                for paper in ("giấy phép", "giấy đăng ký", "đăng ký", "giấy kinh doanh")
+            ),
             "xóa + hộ kinh doanh",
             "hủy + hộ kinh doanh",
         ),
@@ -1315,6 +1445,25 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             "thêm ngành",
             "bổ sung ngành",
         ),
+    ),
+    SiblingRule(
+        ("dang-ky-doanh-nghiep", "tam-ngung-doanh-nghiep"),
+        "thay-doi-dang-ky-doanh-nghiep",
+        any=(
+            "thay đổi",
+            "đổi giám đốc",
+            "thay giám đốc",
+            "người đại diện",
+            "đổi tên",
+            "đổi địa chỉ",
+            "đổi trụ sở",
+            "chuyển trụ sở",
+            "tăng vốn",
+            "giảm vốn",
+            "bổ sung ngành",
+            "thêm ngành",
+        ),
+        unless=("tạm ngừng", "tạm nghỉ", "tạm dừng"),
     ),
     SiblingRule(
         ("dang-ky-doanh-nghiep",),
@@ -1400,6 +1549,52 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             "nộp tiền",
             "pay",
             "fee",
+        ),
+    ),
+    # an official's number, whatever else the question names (round 8)
+    SiblingRule(
+        (
+            "topic:accepted-list",
+            "topic:online",
+            "topic:pickup-results",
+            "topic:covid-rules",
+            "topic:postal",
+            "topic:payment",
+        ),
+        "topic:hotline",
+        any=(
+            "số điện thoại",
+            "sdt",
+            "số zalo",
+            "zalo + cán bộ",
+            "zalo + của",
+            "số hotline",
+            "số tổng đài",
+        ),
+    ),
+    SiblingRule(
+        ("topic:online", "topic:accepted-list"),
+        "topic:payment",
+        any=tuple(
+            f"{paper} + {paid}"
+            for paper in ("biên lai", "hóa đơn", "receipt")
+            for paid in ("thanh toán", "chuyển khoản", "nộp tiền", "đóng tiền", "pay", "fee")
+        ),
+    ),
+    SiblingRule(
+        ("topic:accepted-list", "topic:online", "topic:covid-rules"),
+        "topic:pickup-results",
+        any=(
+            "tin nhắn + kết quả",
+            "tin nhắn + xong",
+            "sms",
+            "nhắn tin báo",
+            "tin nhắn báo",
+            *(
+                f"{day} + {closed}"
+                for day in ("ngày hẹn", "giấy hẹn", "phiếu hẹn", "lịch hẹn", "hẹn trả", "hẹn lấy")
+                for closed in ("nghỉ", "đóng cửa", "không làm việc", "cách ly", "phong tỏa")
+            ),
         ),
     ),
     SiblingRule(

@@ -282,6 +282,7 @@ class Matcher:
         by_id = {item.entry.id: index for index, item in enumerate(self._entries)}
         self._cues: dict[str, list[_Cue]] = {}
         self._cue_vocabulary: dict[int, frozenset[str]] = {}
+        self._cue_offtopic: dict[str, frozenset[str]] = {}
         cue_words: set[str] = set()
         for entry_id in SITUATION_CUES.keys() | ENGLISH_CUES.keys():
             index = by_id.get(entry_id)
@@ -302,6 +303,9 @@ class Matcher:
                 for part in parts:
                     vocabulary.update(part)
             self._cue_vocabulary[index] = frozenset(vocabulary)
+            self._cue_offtopic[entry_id] = frozenset(vocabulary) & (
+                self.config.offtopic_words - self.config.errand_words
+            )
             cue_words |= vocabulary
         # Words of cues are known words: not "corrected" into catalogue words.
         self._cue_words = frozenset(cue_words)
@@ -740,7 +744,9 @@ class Matcher:
         (errand words cost more, see _errand)."""
         if not view.offtopic:
             return 1.0
-        missing = view.offtopic - item.vocabulary
+        # (an entry's own cue words are not off-topic for it: "bạn trai người Mỹ" is the
+        # situation of a marriage with a foreigner)
+        missing = view.offtopic - item.vocabulary - self._cue_offtopic.get(item.entry.id, _EMPTY)
         if not missing:
             return 1.0
         errands = len(missing & self.config.errand_words)
@@ -870,6 +876,9 @@ class Matcher:
             named = True
             first = min(first, at)
         return support, named, first, phrase_words
+
+
+_EMPTY: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,23 @@ _COUNTRY_WORDS: tuple[str, ...] = (
     "anh",
 )
 # (the full names too, so that "chồng Hàn Quốc" is not read as "chồng Hàn" + "quốc")
-_COUNTRY_NAMES: tuple[str, ...] = ("han quoc", "trung quoc", "nhat ban", "thai lan", "hoa ky")
+_COUNTRY_NAMES: tuple[str, ...] = (
+    "han quoc",
+    "trung quoc",
+    "nhat ban",
+    "thai lan",
+    "hoa ky",
+    "ha lan",
+    "thuy si",
+    "thuy dien",
+    "tay ban nha",
+    "bo dao nha",
+    "na uy",
+    "dan mach",
+    "new zealand",
+    "an do",
+    "phi",
+)
 _COUNTRY_BEFORE: tuple[str, ...] = (
     "sinh o",
     "sinh ra o",
@@ -71,6 +87,12 @@ _COUNTRY_BEFORE: tuple[str, ...] = (
     "ben",
     "o ben",
     "song o",
+    # a partner (round 8: "bạn trai em người Mỹ" is read through "người"; "bạn trai Mỹ")
+    "ban trai",
+    "ban gai",
+    "nguoi yeu",
+    "vi hon phu",
+    "vi hon the",
 )
 _COUNTRY_CONTEXTS: dict[str, str] = {
     f"{before} {country}": (
@@ -84,6 +106,22 @@ _COUNTRY_CONTEXTS: dict[str, str] = {
     if not (country == "anh" and before.split()[0] not in ("quoc", "sinh", "song", "de"))
     and not (country == "y" and before.split()[0] not in ("quoc", "sinh", "song", "de"))
 }
+
+_ENGLISH_PARTNERS: tuple[str, ...] = (
+    "wife",
+    "husband",
+    "spouse",
+    "partner",
+    "girlfriend",
+    "boyfriend",
+    "fiancee",
+    "fiance",
+    "woman",
+    "man",
+    "girl",
+    "guy",
+    "lady",
+)
 
 # Stage 3: abbreviations and slang. Keys and values are already folded (no marks).
 # Multi-word keys are matched on token boundaries, longest first.
@@ -426,11 +464,39 @@ ABBREVIATIONS: Mapping[str, str] = {
             "canadian",
             "russian",
             "taiwanese",
+            "singaporean",
+            "malaysian",
+            "indonesian",
+            "cambodian",
+            "laotian",
+            "european",
+            "swiss",
+            "swedish",
+            "norwegian",
+            "danish",
+            "belgian",
+            "portuguese",
             "expat",
             "overseas",
         ),
         "nuocngoai",
     ),
+    # A partner who is Vietnamese, said in English: the one asking is the foreigner
+    # ("My wife is Vietnamese", "my Vietnamese girlfriend"); a partner of a named
+    # nationality ("my wife is Thai": "thai" alone is also "thái", pregnancy)
+    **{
+        f"{who} is {nation}": f"{who} nuocngoai"
+        for who in _ENGLISH_PARTNERS
+        for nation in ("vietnamese", "thai", "indian", "filipino", "italian", "spanish", "dutch")
+    },
+    **{f"vietnamese {who}": f"nuocngoai {who}" for who in _ENGLISH_PARTNERS},
+    # ("… is Vietnamese too": both are)
+    **{
+        f"{who} is {also}": f"{who} vietnamese"
+        for who in _ENGLISH_PARTNERS
+        for also in ("vietnamese too", "vietnamese as well", "also vietnamese")
+    },
+    **dict.fromkeys(("foreign national", "foreign citizen", "not vietnamese"), "nuocngoai"),
     # English words for operations and papers, as the Vietnamese ones they translate
     "lost": "mat",
     "id card": "cancuoc",
@@ -950,6 +1016,27 @@ ERRAND_PHRASES: tuple[str, ...] = (
     "tien luong",
     "phu cap",
     "tro cap bao nhieu",
+    # Round 8: accent-free templates ("mau" is "mẫu" before a paper's name), wholesale
+    # and retail trade, looking for a buyer, other organisations' hotlines (the health
+    # ministry, emergency 115, symptoms to report)
+    "mau so yeu",
+    "mau ly lich",
+    "mau cv",
+    "mau giay uy quyen",
+    "ban si",
+    "ban le",
+    "lay si",
+    "gia si",
+    "nhap hang",
+    "nguon hang",
+    "nguoi mua lai",
+    "tim nguoi mua",
+    "can nguoi mua",
+    "bo y te",
+    "kho tho",
+    "115",
+    "9095",
+    "3228",
     # English errands: selling it, something cheap, the best one
     "sell",
     "cheap",
