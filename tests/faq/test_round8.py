@@ -102,3 +102,21 @@ def test_round8_rules_leave_their_neighbours(
 ) -> None:
     result = matcher.match(question)
     assert result.best is not None and result.best.id == expected, result.alternatives
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("bố mẹ bé chưa đăng ký kết hôn, khai sinh muốn ghi tên bố", "khai-sinh-nhan-cha-me-con"),
+        ("căn cước ghi sai tên đệm thì xin cấp lại", "cap-lai-cccd"),
+        ("mẹ tôi hưởng trợ cấp xã hội vừa mất, xin hỗ trợ mai táng", "ho-tro-mai-tang"),
+    ],
+)
+def test_round8_situations(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected, result.alternatives
+
+
+def test_round8_no_father_stays_plain_birth(matcher: Matcher) -> None:
+    result = matcher.match("chưa kết hôn, làm khai sinh cho con không ghi tên bố")
+    assert result.best is not None and result.best.id == "khai-sinh"

@@ -581,6 +581,10 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "đủ 25 tuổi",
             "25 tuổi + căn cước",
             "40 tuổi + căn cước",
+            # wrong details printed on the card (round 8)
+            "!căn cước + sai",
+            "!căn cước + in sai",
+            "!căn cước + ghi sai",
         ),
         "ho-chieu": (
             "đi nước ngoài",
@@ -866,6 +870,15 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "ma chay + hỗ trợ",
             "tiền + đám tang",
             "hộ nghèo + mất",
+            # a beneficiary of an allowance died (round 8)
+            "!hỗ trợ + mai táng",
+            "!hỗ trợ + tang lễ",
+            "chi phí tang lễ",
+            "tiền tang lễ",
+            "trợ cấp + qua đời",
+            "trợ cấp + mất",
+            "bảo trợ + qua đời",
+            "bảo trợ + mất",
         ),
         "xac-nhan-ho-ngheo": (
             "hộ nghèo",
@@ -1320,6 +1333,36 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             # ("chưa có giấy khai sinh" contains "có giấy khai sinh")
             *(p for p in _HAS_BIRTH if not p.startswith("có ")),
         ),
+    ),
+    # parents not married + the father's name on the birth certificate (round 8)
+    SiblingRule(
+        ("khai-sinh",),
+        "khai-sinh-nhan-cha-me-con",
+        any=tuple(
+            f"{unwed} + {who}"
+            for unwed in (
+                "chưa cưới",
+                "chưa kết hôn",
+                "chưa đăng ký kết hôn",
+                "không đăng ký kết hôn",
+                "chưa làm giấy kết hôn",
+                "chưa có giấy kết hôn",
+                "không cưới",
+            )
+            for who in ("tên bố", "tên cha", "ghi tên", "nhận cha", "nhận con", "bố ruột")
+        ),
+        unless=(
+            "không có bố",
+            "không có cha",
+            "không ghi tên",
+            "không có tên",
+            *(p for p in _HAS_BIRTH if not p.startswith("có ")),
+        ),
+    ),
+    SiblingRule(
+        ("tro-cap-xa-hoi",),
+        "ho-tro-mai-tang",
+        any=("mai táng", "tang lễ", "chôn cất", "ma chay", "hậu sự", "đám tang"),
     ),
     *(
         SiblingRule((first, "trich-luc-ho-tich"), again, any=_RECORD_GONE)
