@@ -120,3 +120,16 @@ def test_round8_situations(matcher: Matcher, question: str, expected: str) -> No
 def test_round8_no_father_stays_plain_birth(matcher: Matcher) -> None:
     result = matcher.match("chưa kết hôn, làm khai sinh cho con không ghi tên bố")
     assert result.best is not None and result.best.id == "khai-sinh"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("giấy xác nhận độc thân quá 6 tháng hết hạn, xin làm lại", "xac-nhan-tinh-trang-hon-nhan"),
+        ("hủy đăng ký kinh doanh tiệm may vì ế", "cham-dut-ho-kinh-doanh"),
+        ("chứng minh nhân dân bị sai tên muốn làm lại", "cap-lai-cccd"),
+    ],
+)
+def test_round8_after_batch_g(matcher: Matcher, question: str, expected: str) -> None:
+    result = matcher.match(question)
+    assert result.best is not None and result.best.id == expected, result.alternatives

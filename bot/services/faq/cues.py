@@ -375,6 +375,11 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "chưa kết hôn + xác nhận",
             "giấy chứng minh + độc thân",
             "chưa lập gia đình + xác nhận",
+            # it is only valid for six months: doing it again is doing it (round 8)
+            "độc thân + hết hạn",
+            "độc thân + làm lại",
+            "tình trạng hôn nhân + hết hạn",
+            "tình trạng hôn nhân + làm lại",
             "độc thân + xác nhận",
         ),
         "giam-ho": (
@@ -585,6 +590,8 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!căn cước + sai",
             "!căn cước + in sai",
             "!căn cước + ghi sai",
+            "!cmnd + sai",
+            "!chứng minh nhân dân + sai",
         ),
         "ho-chieu": (
             "đi nước ngoài",
@@ -714,6 +721,13 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "sang quán",
             "sang tiệm",
             "bỏ kinh doanh",
+            # the licence closed, handed back or cancelled (round 8)
+            "hủy đăng ký + kinh doanh",
+            "hủy giấy phép + kinh doanh",
+            "đóng giấy phép + kinh doanh",
+            "trả giấy phép + kinh doanh",
+            "trả lại giấy phép",
+            "nộp lại giấy phép",
         ),
         "an-toan-thuc-pham": (
             "bếp ăn",
