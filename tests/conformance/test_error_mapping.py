@@ -9,6 +9,7 @@ import pytest
 
 from bot.channels.telegram_aiogram_messenger import AiogramMessenger, make_bot
 from bot.channels.telegram_ptb import PtbRuntime
+from bot.channels.telegram_ptb_messenger import PtbMessenger, make_ptb_bot
 from bot.core.events import ChatKind, ChatRef, OutMessage
 from bot.delivery import errors
 from bot.mockserver.server import MockServer
@@ -18,8 +19,17 @@ from tests.chat import MockChatClient
 CHAT = ChatRef("telegram", "740001", ChatKind.PRIVATE)
 
 
-@pytest.fixture(params=["aiogram", "ptb"])
+@pytest.fixture(params=["aiogram", "ptb", "ptb-send-only"])
 async def messenger(request: pytest.FixtureRequest, mock: MockServer) -> AsyncIterator[object]:
+    if request.param == "ptb-send-only":
+        # The lean client a send-only process uses (benchmarks/broadcast.py).
+        ptb_bot = make_ptb_bot(TOKEN, mock.base_url)
+        await ptb_bot.initialize()
+        try:
+            yield PtbMessenger(ptb_bot)
+        finally:
+            await ptb_bot.shutdown()
+        return
     if request.param == "aiogram":
         bot = make_bot(TOKEN, mock.base_url)
         try:
@@ -70,3 +80,12 @@ async def test_client_errors_are_not_server_errors(
     with pytest.raises(expected) as caught:
         await messenger.send(CHAT, OutMessage("xin chào"))  # type: ignore[attr-defined]
     assert not isinstance(caught.value, errors.ServerError)
+
+
+async def test_html_is_the_default_parse_mode(messenger: object, chat: MockChatClient) -> None:
+    await chat.user(740001, "Lan")
+    await messenger.send(CHAT, OutMessage("<b>Khẩn</b>: họp lúc 8:00"))  # type: ignore[attr-defined]
+    [message] = await chat.messages(740001)
+    assert message["parse_mode"] == "HTML"
+    assert message["plain_text"] == "Khẩn: họp lúc 8:00"
+    assert [e["type"] for e in message.get("entities", [])] == ["bold"]
