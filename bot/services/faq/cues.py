@@ -249,6 +249,9 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         # --- hộ tịch ---------------------------------------------------------------
         "khai-sinh": (
+            # round 9: a late registration ("quá hạn 60 ngày")
+            "!khai sinh + hethan",
+            "!khai sinh + trễ hạn",
             "mới sinh",
             "vừa sinh",
             "sinh xong",
@@ -618,8 +621,20 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "bằng lái + pet",
             "bằng lái + quốc tế",
             "đổi bằng",
+            # round 9: an expired licence (classes read as one: "bằng B2")
+            "!bằng lái + hết hạn",
+            "!bằng lái + sắp hết",
+            "!bằng lái + đổi",
         ),
-        "cap-lai-gplx": ("mất bằng", "bằng lái + mất", "mất ví + bằng"),
+        "cap-lai-gplx": (
+            "mất bằng",
+            "bằng lái + mất",
+            "mất ví + bằng",
+            # round 9: torn, damaged or lost ("thất lạc" reads as "mất")
+            "!bằng lái + rách",
+            "!bằng lái + bị mất",
+            "!bằng lái + làm lại",
+        ),
         "dang-ky-xe": (
             "bấm biển",
             "biển số",
@@ -795,6 +810,8 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "ra sổ",
         ),
         "chuyen-nhuong-qsdd": (
+            "!đăng ký biến động",
+            "!làm biến động",
             "mua + đất + sang tên",
             "mua + đất + giấy tờ",
             "bán + đất + giấy tờ",
@@ -958,6 +975,15 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!tạm ngừng tiếp nhận",
         ),
         "topic:postal": (
+            # round 9: the post office delivering papers; VNPost; the delivery fee
+            "!bưu điện + giao",
+            "!bưu điện + gửi",
+            "!bưu điện + giấy tờ",
+            "!bưu điện + hồ sơ",
+            "vnpost",
+            "!chuyển phát + kết quả",
+            "!chuyển phát + giấy tờ",
+            "!chuyển phát + hồ sơ",
             "!gửi về nhà",
             "!gửi về tận nhà",
             "!gửi kết quả về",
@@ -1026,6 +1052,9 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!tiền mặt + phí",
         ),
         "topic:hotline": (
+            # round 9: the public-service portal's switchboard
+            "!tổng đài + dịch vụ công",
+            "!hotline + dịch vụ công",
             "!gọi điện hỏi",
             "!gọi số nào",
             "!số điện thoại + phường",
@@ -1055,6 +1084,18 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!liên hệ + hỏi",
         ),
         "topic:covid-rules": (
+            # round 9: how many may come in, children, a light fever
+            "mấy người + vào",
+            "bao nhiêu người + vào",
+            "!mấy người + phòng tiếp dân",
+            "!bao nhiêu người + phòng tiếp dân",
+            "con nhỏ + theo",
+            "dẫn con + theo",
+            "mang con + theo",
+            "dẫn + con nhỏ",
+            "sốt + vào",
+            "sốt nhẹ",
+            "!đang sốt + nộp hồ sơ",
             "đeo khẩu trang",
             "khai báo y tế + ủy ban",
             "khai báo y tế + phường",
@@ -1085,6 +1126,12 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "!mang theo + vào",
         ),
         "topic:pickup-results": (
+            # round 9: an appointment slip past its day
+            "!giấy hẹn + quá ngày",
+            "!phiếu hẹn + quá ngày",
+            "!quá ngày + hẹn",
+            "!giấy hẹn + hethan",
+            "!giấy hẹn + quá",
             "!nhận thay",
             # the office is closed on the day of the appointment; a message saying the
             # result is ready (round 8)
@@ -1150,6 +1197,13 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 FRAME_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "topic:accepted-list": (
+            # round 9: "thủ tục gì / việc gì vẫn …"
+            "thủ tục gì + vẫn",
+            "thủ tục gì + còn",
+            "việc gì + vẫn",
+            "những việc gì",
+            "nộp trực tiếp + gì",
+            "gì + nộp trực tiếp",
             "thủ tục nào + được",
             "thủ tục nào + vẫn",
             "thủ tục nào + còn",
@@ -1322,6 +1376,29 @@ _TEMPORARY: tuple[str, ...] = (
     "hết dịch",
 )
 
+# A parent recognising the child now (round 9), and a newborn (no certificate yet).
+_RECOGNISED_NOW: tuple[str, ...] = (
+    "nhận con",
+    "nhận cha",
+    "nhận bố",
+    "bố muốn nhận",
+    "cha muốn nhận",
+    "bổ sung tên bố",
+    "bổ sung tên cha",
+    "thêm tên bố",
+    "thêm tên cha",
+)
+_NEWBORN: tuple[str, ...] = (
+    "tháng tuổi",
+    "ngày tuổi",
+    "tuần tuổi",
+    "mới sinh",
+    "vừa sinh",
+    "sắp sinh",
+)
+# Both at once: a birth registration together with recognition (round 9).
+_TOGETHER: tuple[str, ...] = ("đồng thời", "kết hợp", "cùng lúc", "vừa", "luôn", "kèm")
+
 SIBLING_RULES: tuple[SiblingRule, ...] = (
     # --- birth and parentage ---------------------------------------------------------
     SiblingRule(
@@ -1334,6 +1411,36 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
         "nhan-cha-me-con",
         any=tuple(f"{state} + {who}" for state in _HAS_BIRTH for who in _RECOGNISE),
         unless=_NO_BIRTH,
+    ),
+    # a child some years old whose birth certificate lacks the father, who now
+    # recognises it: the certificate exists, so it is recognition alone (round 9)
+    SiblingRule(
+        ("khai-sinh", "khai-sinh-nhan-cha-me-con"),
+        "nhan-cha-me-con",
+        any=tuple(
+            f"{old} + {who}"
+            for old in (
+                "tuổi",
+                "chưa có tên bố",
+                "chưa có tên cha",
+                "không có tên bố",
+                "không có tên cha",
+                "thiếu tên bố",
+                "thiếu tên cha",
+                "để trống",
+                "bỏ trống",
+            )
+            for who in _RECOGNISED_NOW
+        ),
+        unless=(
+            *_NO_BIRTH,
+            *_NEWBORN,
+            "sinh ra",
+            "muốn khai sinh",
+            "làm khai sinh",
+            "đăng ký khai sinh",
+            *(f"khai sinh {both}" for both in _TOGETHER),
+        ),
     ),
     SiblingRule(
         ("khai-sinh", "nhan-cha-me-con"),
@@ -1372,6 +1479,15 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             "không có tên",
             *(p for p in _HAS_BIRTH if not p.startswith("có ")),
         ),
+    ),
+    # a birth registered together with recognition ("khai sinh đồng thời nhận cha")
+    SiblingRule(
+        ("khai-sinh",),
+        "khai-sinh-nhan-cha-me-con",
+        any=tuple(
+            f"{both} + {who}" for both in _TOGETHER for who in ("nhận cha", "nhận bố", "nhận mẹ")
+        ),
+        unless=tuple(p for p in _HAS_BIRTH if not p.startswith("có ")),
     ),
     SiblingRule(
         ("tro-cap-xa-hoi",),
@@ -1495,6 +1611,10 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
         any=(
             "đổi địa chỉ",
             "chuyển địa điểm",
+            "đổi địa điểm",
+            "dời địa điểm",
+            "chuyển chỗ",
+            "đổi chỗ",
             "chuyển địa chỉ",
             "thay đổi",
             "đổi chủ",
@@ -1526,6 +1646,26 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
         ("dang-ky-doanh-nghiep",),
         "tam-ngung-doanh-nghiep",
         any=("tạm ngừng", "tạm nghỉ", "tạm dừng"),
+    ),
+    # --- vehicles: a new vehicle is registered, a bought used one transferred (round 9)
+    SiblingRule(
+        ("sang-ten-xe",),
+        "dang-ky-xe",
+        any=("xe mới", "oto mới", "mới mua", "đại lý", "hãng", "showroom", "lần đầu"),
+        unless=(
+            "sang tên",
+            "cũ",
+            "mua lại",
+            "chủ cũ",
+            "người quen",
+            "hàng xóm",
+            "chính chủ",
+            "qua tay",
+            "rút hồ sơ",
+            "của người",
+            "tặng",
+            "cho con",
+        ),
     ),
     # --- inheritance: with or without a will ---------------------------------------------
     SiblingRule(
@@ -1628,6 +1768,13 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             "số hotline",
             "số tổng đài",
         ),
+    ),
+    # the switchboard of the public-service portal is not Covid aid (round 9)
+    SiblingRule(
+        ("ho-tro-covid", "topic:online"),
+        "topic:hotline",
+        any=("tổng đài", "hotline", "đường dây nóng", "gọi số nào", "gọi số"),
+        unless=("covid", "1tr5", "tiền hỗ trợ", "mất việc", "mất thu nhập"),
     ),
     SiblingRule(
         ("topic:online", "topic:accepted-list"),

@@ -207,6 +207,25 @@ ABBREVIATIONS: Mapping[str, str] = {
     "dvctt": "dich vu cong truc tuyen",
     "bhyt": "bao hiem y te",
     "bhxh": "bao hiem xa hoi",
+    # Round 9: loanwords and chat abbreviations citizens use for a named procedure
+    "passport": "ho chieu",
+    "pasport": "ho chieu",
+    "di linh": "nghia vu quan su",
+    "bh 1 lan": "bao hiem xa hoi 1 lan",
+    "bh mot lan": "bao hiem xa hoi mot lan",
+    "bhxh 1 lan": "bao hiem xa hoi 1 lan",
+    "sao y ban chinh": "chungthuc bansao",
+    "sao y": "chungthuc bansao",
+    "dich thuat cong chung": "dichthuat congchung",
+    "tam dung": "tam ngung",
+    "bia do": "giay chung nhan quyen su dung dat",
+    "bia hong": "giay chung nhan quyen su dung dat",
+    "giay bao tu": "giay khai tu",
+    # a licence class after "bằng" is a driving licence ("bằng B2", "bằng A1")
+    **{
+        f"bang {cls}": f"giay phep lai xe {cls}"
+        for cls in ("a1", "a2", "a3", "a4", "b1", "b2", "c", "d", "e", "f", "fb2", "fc", "fd", "fe")
+    },
     # "nhân dân" adds nothing and folds onto "nhận"
     "ubnd": "uy ban",
     "uy ban nhan dan": "uy ban",
@@ -1037,6 +1056,24 @@ ERRAND_PHRASES: tuple[str, ...] = (
     "115",
     "9095",
     "3228",
+    # Round 9: fake papers, buying at shops, school admissions, the CDC's hotline
+    "khong can thi",
+    "khong phai thi",
+    "khoi thi",
+    "bang gia",
+    "lam bang gia",
+    "giay to gia",
+    "mua bang",
+    "cua hang nao",
+    "cua hang gan",
+    "hieu thuoc nao",
+    "nha thuoc nao",
+    "cho nao ban",
+    "tuyen sinh",
+    "vao lop",
+    "cdc",
+    "van don",
+    "kiem soat benh tat",
     # English errands: selling it, something cheap, the best one
     "sell",
     "cheap",
