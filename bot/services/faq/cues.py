@@ -319,6 +319,10 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         ),
         "nhan-cha-me-con": (
             "nhận con",
+            # round 9: a father who wants to recognise the child now
+            "!muốn nhận con",
+            "!bố + nhận con",
+            "!cha + nhận con",
             "bố ruột",
             "cha ruột",
             "mẹ ruột",
@@ -709,6 +713,10 @@ SITUATION_CUES: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "tiệm + chuyển địa điểm",
             "kinh doanh + đổi tên",
             "giấy phép kinh doanh + chuyển tên",
+            # round 9: the business moves
+            "!hộ kinh doanh + đổi địa điểm",
+            "!hộ kinh doanh + chuyển địa điểm",
+            "!hộ kinh doanh + chuyển chỗ",
         ),
         "tam-ngung-ho-kinh-doanh": (
             "nghỉ bán",
@@ -1768,6 +1776,27 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             "số hotline",
             "số tổng đài",
         ),
+    ),
+    # the post office named: results or files by post, not filing online (round 9)
+    SiblingRule(
+        ("topic:online", "topic:pickup-results"),
+        "topic:postal",
+        any=("vnpost", "bưu điện", "bưu chính", "chuyển phát"),
+        unless=("tra cứu", "dịch vụ công"),
+    ),
+    # who may come in with the citizen: a rule at the office (round 9)
+    SiblingRule(
+        ("luu-tru", "topic:pickup-results", "topic:online", "topic:accepted-list"),
+        "topic:covid-rules",
+        any=(
+            "con nhỏ + theo",
+            "dẫn con + theo",
+            "mang con + theo",
+            "dẫn + con nhỏ",
+            "mấy người + vào",
+            "bao nhiêu người + vào",
+        ),
+        unless=("lưu trú", "khách sạn", "nhà nghỉ", "homestay", "qua đêm", "kết quả"),
     ),
     # the switchboard of the public-service portal is not Covid aid (round 9)
     SiblingRule(
