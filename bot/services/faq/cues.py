@@ -1406,6 +1406,11 @@ _NEWBORN: tuple[str, ...] = (
 )
 # Both at once: a birth registration together with recognition (round 9).
 _TOGETHER: tuple[str, ...] = ("đồng thời", "kết hợp", "cùng lúc", "vừa", "luôn", "kèm")
+# A birth certificate already there ("chưa có giấy khai sinh" contains "có giấy khai sinh",
+# so the phrases that start with "có" are left out).
+_BIRTH_ALREADY: tuple[str, ...] = tuple(p for p in _HAS_BIRTH if not p.startswith("có "))
+# The father is not to be named: plain birth registration, not with recognition.
+_NO_FATHER_NAMED: tuple[str, ...] = ("không có bố", "không có cha", "không ghi tên", "không có tên")
 
 SIBLING_RULES: tuple[SiblingRule, ...] = (
     # --- birth and parentage ---------------------------------------------------------
@@ -1454,14 +1459,7 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
         ("khai-sinh", "nhan-cha-me-con"),
         "khai-sinh-nhan-cha-me-con",
         any=tuple(f"{state} + {who}" for state in _NO_BIRTH for who in _RECOGNISE),
-        unless=(
-            "không có bố",
-            "không có cha",
-            "không ghi tên",
-            "không có tên",
-            # ("chưa có giấy khai sinh" contains "có giấy khai sinh")
-            *(p for p in _HAS_BIRTH if not p.startswith("có ")),
-        ),
+        unless=(*_NO_FATHER_NAMED, *_BIRTH_ALREADY),
     ),
     # parents not married + the father's name on the birth certificate (round 8)
     SiblingRule(
@@ -1480,13 +1478,7 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
             )
             for who in ("tên bố", "tên cha", "ghi tên", "nhận cha", "nhận con", "bố ruột")
         ),
-        unless=(
-            "không có bố",
-            "không có cha",
-            "không ghi tên",
-            "không có tên",
-            *(p for p in _HAS_BIRTH if not p.startswith("có ")),
-        ),
+        unless=(*_NO_FATHER_NAMED, *_BIRTH_ALREADY),
     ),
     # a birth registered together with recognition ("khai sinh đồng thời nhận cha")
     SiblingRule(
@@ -1495,7 +1487,7 @@ SIBLING_RULES: tuple[SiblingRule, ...] = (
         any=tuple(
             f"{both} + {who}" for both in _TOGETHER for who in ("nhận cha", "nhận bố", "nhận mẹ")
         ),
-        unless=tuple(p for p in _HAS_BIRTH if not p.startswith("có ")),
+        unless=_BIRTH_ALREADY,
     ),
     SiblingRule(
         ("tro-cap-xa-hoi",),
