@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,19 +13,10 @@ from bot.clock import ManualClock
 from bot.config import Settings, load_settings
 from bot.delivery.service import Delivery
 from tests.fakes import FakeMessenger, UpdateFactory
+from tests.scale.cluster import PG_HOST, PG_PORT, answers, fresh_database
 
 # The mock chat server and the real bot (fixtures mock, chat, runtime, bot_settings, bot).
 pytest_plugins = ["tests.bot_fixtures"]
-
-PG_ADMIN_DSN = os.environ.get("CONGVU_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def postgres_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture
@@ -43,24 +31,10 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'congvu.sqlite3'}"
         return
-    if not postgres_answers():
+    if not answers(PG_HOST, PG_PORT):
         pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432")
-    import asyncpg
-
-    name = f"congvu_t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with fresh_database("congvu_t") as url:
+        yield url
 
 
 @pytest.fixture

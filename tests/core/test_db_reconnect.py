@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from storage.db import Database, _PoolGuard
-from tests.conftest import PG_ADMIN_DSN
+from tests.scale.cluster import PG_ADMIN_DSN
 
 
 @pytest.fixture
