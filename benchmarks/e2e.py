@@ -21,7 +21,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.load import SERVE_LIFTED, ask, wait_ready
+from benchmarks.load import SERVE_LIFTED, send_all, wait_ready
 from bot.mockserver.server import MockServer
 
 TOKEN = "123456789:bench-token"
@@ -58,27 +58,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         )
         try:
             await wait_ready(http, users[0])
-            latencies: list[float] = []
-            queue: asyncio.Queue[int] = asyncio.Queue()
-            for i in range(args.n):
-                queue.put_nowait(i)
-            # One sender per user at a time, as a person waits for the answer before typing again.
-            per_user_lock = {u: asyncio.Lock() for u in users}
-
-            async def sender() -> None:
-                while True:
-                    try:
-                        i = queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return
-                    user = users[i % len(users)]
-                    async with per_user_lock[user]:
-                        started = time.perf_counter()
-                        await ask(http, user, COMMANDS[i % 3])
-                        latencies.append(time.perf_counter() - started)
-
+            messages = [(users[i % len(users)], COMMANDS[i % 3]) for i in range(args.n)]
             started = time.perf_counter()
-            await asyncio.gather(*(sender() for _ in range(args.concurrency)))
+            latencies = await send_all(http, messages, args.concurrency)
             elapsed = time.perf_counter() - started
         finally:
             process.send_signal(signal.SIGTERM)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 
 import aiohttp
 
@@ -59,3 +60,30 @@ def serve_with_lifted_limits() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(serve_with_lifted_limits())
+
+
+async def send_all(
+    http: aiohttp.ClientSession, messages: list[tuple[int, str]], concurrency: int
+) -> list[float]:
+    """Send `messages` (user, text) with `concurrency` senders, each waiting for the answer;
+    a person's next message waits for their previous answer, as people do. Returns the
+    latencies in seconds, in completion order."""
+    queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue()
+    for message in messages:
+        queue.put_nowait(message)
+    per_user = {user: asyncio.Lock() for user, _ in messages}
+    latencies: list[float] = []
+
+    async def sender() -> None:
+        while True:
+            try:
+                user, text = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            async with per_user[user]:
+                started = time.perf_counter()
+                await ask(http, user, text)
+                latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return latencies

@@ -42,7 +42,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.load import SERVE_LIFTED, ask
+from benchmarks.load import SERVE_LIFTED, ask, send_all
 from bot.mockserver.server import MockServer
 from storage.db import Database
 from tests.scale.cluster import Cluster, fresh_database, metric, own_redis_db
@@ -153,37 +153,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             # Warm-up: a few answers from every instance (connection pools, first queries).
             await asyncio.gather(*(ask(http, u, "/start") for u in users[: 4 * len(instances)]))
 
-            latencies: list[float] = []
-            queue: asyncio.Queue[int] = asyncio.Queue()
-            for i in range(args.n):
-                queue.put_nowait(i)
-            per_user = {u: asyncio.Lock() for u in users}
             # People of all units at once, as on a city's morning; in id order the 50 senders
             # would all be in two or three units, queueing on their units' check-in locks.
             rng = random.Random(args.seed)
             order = rng.sample(users, len(users))
             # Drawn, not in turn: in turn, the round-robin pusher (also in turn over three
             # instances) sent every check-in to one instance and every /help to another.
-            commands = [rng.choice(COMMANDS) for _ in range(args.n)]
-
-            async def sender() -> None:
-                while True:
-                    try:
-                        i = queue.get_nowait()
-                    except asyncio.QueueEmpty:
-                        return
-                    user = order[i % len(order)]
-                    async with per_user[user]:
-                        started = time.perf_counter()
-                        await ask(http, user, commands[i])
-                        latencies.append(time.perf_counter() - started)
+            messages = [(order[i % len(order)], rng.choice(COMMANDS)) for i in range(args.n)]
 
             bots_before = [process_cpu(i.pid) for i in instances]
             postgres_before = postgres_cpu(database_url)
             own_before = _own_cpu()
             busy_before, total_before = cpu_times()
             started = time.perf_counter()
-            await asyncio.gather(*(sender() for _ in range(args.concurrency)))
+            latencies = await send_all(http, messages, args.concurrency)
             elapsed = time.perf_counter() - started
             busy_after, total_after = cpu_times()
             bots_cpu = [process_cpu(i.pid) - b for i, b in zip(instances, bots_before, strict=True)]
