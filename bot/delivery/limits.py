@@ -522,12 +522,18 @@ class LocalLimiter:
 # milliseconds; the script reads Redis's own clock unless a caller passes one (tests do), so
 # instances on different machines agree on "now". Values are written with string.format
 # because Lua's default number formatting keeps only 14 significant digits.
-_ACQUIRE = """
+# ARGV[1]: the caller's clock in ms, or negative for Redis's own (see above).
+_NOW_MS = """
 local now = tonumber(ARGV[1])
 if now < 0 then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
+"""
+
+_ACQUIRE = (
+    _NOW_MS
+    + """
 local bulk = ARGV[2] == '1'
 local overall = tonumber(ARGV[3])
 local window = tonumber(ARGV[4])
@@ -612,6 +618,7 @@ elseif mode == 'group' then
 end
 return {0, member}
 """
+)
 
 _REFUND = """
 local function fmt(x) return string.format('%.3f', x) end
@@ -628,12 +635,9 @@ end
 return 0
 """
 
-_SETTLE = """
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
+_SETTLE = (
+    _NOW_MS
+    + """
 local member = ARGV[2]
 redis.call('ZREM', KEYS[5], member)
 local function settle(key, span)
@@ -648,13 +652,11 @@ settle(KEYS[1], tonumber(ARGV[3]) * 2)
 if ARGV[4] == 'group' then settle(KEYS[4], tonumber(ARGV[5]) + 1000) end
 return 0
 """
+)
 
-_BLOCK = """
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
+_BLOCK = (
+    _NOW_MS
+    + """
 local untl = now + tonumber(ARGV[2])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if untl > current then
@@ -662,6 +664,7 @@ if untl > current then
 end
 return 0
 """
+)
 
 
 LOCAL_TICKET = "local:"
